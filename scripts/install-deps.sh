@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs, through apt, what kvmini needs to build (`build`) or to run its
+# whole test suite (`test`). Skips apt when every package is already there.
+set -e
+BUILD="build-essential pkg-config liburing-dev libseccomp-dev libcmocka-dev zlib1g-dev libzstd-dev liblz4-dev"
+TEST="$BUILD python3 python3-pytest gdb user-mode-linux busybox-static cpio e2fsprogs libnfs-utils qemu-system-x86 qemu-utils crash makedumpfile iproute2 procps"
+case "${1:-build}" in
+  build) PKGS=$BUILD ;;
+  test)  PKGS=$TEST ;;
+  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing packages:$missing; run as root (or install them) and retry" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,7 @@
+/* commands.h: kvmini's subcommands, one file each under cmd/. */
+#ifndef KVMINI_COMMANDS_H
+#define KVMINI_COMMANDS_H
+
+int cmd_run(int argc, char **argv);
+
+#endif

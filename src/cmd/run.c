@@ -1,0 +1,178 @@
+/* run.c: `kvmini run`: parse options, build the VM, boot the kernel. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/x86/x86.h"
+#include "cmd/commands.h"
+#include "console/console.h"
+#include "devices/devices.h"
+#include "util/file.h"
+#include "util/log.h"
+#include "util/parse.h"
+#include "vm/vcpu.h"
+#include "vm/vm.h"
+
+extern const uint8_t demo_guest_start[], demo_guest_end[];
+
+#define DEFAULT_MEMORY (512ULL << 20)
+
+static const char run_help[] =
+"usage: kvmini run [options]\n"
+"\n"
+"Boots a Linux kernel (bzImage, or ELF64 vmlinux entered at its physical\n"
+"entry point) directly in 64-bit mode. Without --kernel, boots the bundled\n"
+"demo guest, which prints what the VM gave it and resets.\n"
+"\n"
+"  --kernel PATH       bzImage or ELF64 vmlinux to boot\n"
+"  --initrd PATH       initial ramdisk, placed as high as the kernel allows\n"
+"  --cmdline STRING    kernel command line\n"
+"  --cpus N            number of vCPUs (default 1, at most 255)\n"
+"  --memory SIZE       guest RAM, e.g. 256M or 4G (default 512M)\n"
+"  --console KIND      stdio (default; Ctrl-A x quits), pty, file:PATH, unix:PATH\n"
+"  --debug-exit        port 0xf4: a guest write of v ends kvmini with (v<<1)|1\n"
+"  -h, --help          this help\n"
+"\n"
+"Exit status: 0 guest reset, power-off or Ctrl-A x; 1 kvmini error; 2 usage;\n"
+"4 guest panic (pvpanic); 6 triple fault; 8 KVM could not run a vCPU;\n"
+"10 stopped by a signal; odd values (v<<1)|1 come from --debug-exit.\n";
+
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
+       OPT_DEBUG_EXIT };
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_option(int opt, const char *arg, struct vm_config *cfg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_KERNEL: cfg->kernel = arg; return 0;
+	case OPT_INITRD: cfg->initrd = arg; return 0;
+	case OPT_CMDLINE: cfg->cmdline = arg; return 0;
+	case OPT_CONSOLE: cfg->console = arg; return 0;
+	case OPT_DEBUG_EXIT: cfg->debug_exit = true; return 0;
+	case OPT_CPUS:
+		if (parse_u64(arg, 1, VM_MAX_CPUS, &v))
+			return error("--cpus '%s': give a number from 1 to %d", arg, VM_MAX_CPUS);
+		cfg->ncpus = (int)v;
+		return 0;
+	case OPT_MEMORY:
+		if (parse_size(arg, &v) || v < (16ULL << 20) || v % (2ULL << 20))
+			return error("--memory '%s': give a multiple of 2 MiB of at least 16M, "
+				     "e.g. 256M or 4G", arg);
+		cfg->mem_size = v;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int parse_args(int argc, char **argv, struct vm_config *cfg)
+{
+	int opt;
+
+	*cfg = (struct vm_config){ .ncpus = 1, .mem_size = DEFAULT_MEMORY, .console = "stdio" };
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
+		if (opt == 'h') {
+			fputs(run_help, stdout);
+			exit(0);
+		}
+		if (opt == '?' || parse_option(opt, optarg, cfg)) {
+			fprintf(stderr, "see `kvmini run --help`\n");
+			return -1;
+		}
+	}
+	if (optind < argc)
+		return error("unexpected argument '%s'; see `kvmini run --help`", argv[optind]);
+	return 0;
+}
+
+struct boot_files {
+	uint8_t *kernel, *initrd;
+	size_t kernel_len, initrd_len;
+	bool kernel_mapped;
+};
+
+static int map_boot_files(const struct vm_config *cfg, struct boot_files *f)
+{
+	if (cfg->kernel) {
+		f->kernel = file_map(cfg->kernel, "kernel", &f->kernel_len);
+		f->kernel_mapped = true;
+	} else {
+		f->kernel = (uint8_t *)demo_guest_start;
+		f->kernel_len = (size_t)(demo_guest_end - demo_guest_start);
+	}
+	if (!f->kernel)
+		return -1;
+	if (cfg->initrd) {
+		f->initrd = file_map(cfg->initrd, "initrd", &f->initrd_len);
+		if (!f->initrd)
+			return -1;
+	}
+	return 0;
+}
+
+static void unmap_boot_files(struct boot_files *f)
+{
+	if (f->kernel_mapped)
+		file_unmap(f->kernel, f->kernel_len);
+	file_unmap(f->initrd, f->initrd_len);
+}
+
+static int boot(struct vm *vm, const struct boot_files *f)
+{
+	struct kernel_image img;
+
+	if (x86_boot_prepare(vm, f->kernel, f->kernel_len, f->initrd, f->initrd_len, &img))
+		return -1;
+	for (int i = 0; i < vm->ncpus; i++)
+		if (x86_vcpu_setup(&vm->vcpus[i], img.entry))
+			return -1;
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct vm_config cfg;
+	struct boot_files files = { 0 };
+	struct vm *vm;
+	int status = EXIT_ERROR;
+
+	if (parse_args(argc, argv, &cfg))
+		return EXIT_USAGE;
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return EXIT_ERROR;
+	if (map_boot_files(&cfg, &files) || vm_create(vm, &cfg) || devices_init(vm))
+		goto out;
+	if (boot(vm, &files))
+		goto out;
+	unmap_boot_files(&files);
+	memset(&files, 0, sizeof(files));
+	vm->console = console_open(vm, cfg.console);
+	if (!vm->console)
+		goto out;
+	status = vm_run(vm);
+out:
+	unmap_boot_files(&files);
+	if (vm_destroy(vm) == 0) {
+		console_close(vm->console);
+		free(vm);
+	} else {
+		console_restore_terminal(vm->console); /* a vCPU may still print */
+	}
+	return status;
+}

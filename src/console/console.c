@@ -1,0 +1,239 @@
+/* console.c: console back ends for the guest's serial port. */
+#include "console/console.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "devices/serial.h"
+#include "util/log.h"
+#include "util/parse.h"
+#include "vm/vm.h"
+
+#define ESCAPE_KEY 0x01 /* Ctrl-A */
+
+enum console_kind { CON_STDIO, CON_PTY, CON_FILE, CON_UNIX };
+
+struct console {
+	struct vm *vm;
+	enum console_kind kind;
+	int in_fd, out_fd;
+	int pty_slave_fd;     /* held open so the pty survives readers coming and going */
+	bool raw;             /* stdio is a terminal we put in raw mode */
+	bool escape;          /* the previous input byte was Ctrl-A */
+	struct termios saved;
+};
+
+void console_write(struct console *c, const uint8_t *buf, size_t len)
+{
+	int fd = c ? c->out_fd : STDOUT_FILENO;
+
+	while (len && fd >= 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* EAGAIN on a pty nobody reads, or a closed peer */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Ctrl-A x quits, Ctrl-A h helps, Ctrl-A Ctrl-A sends one Ctrl-A. */
+static size_t filter_escapes(struct console *c, uint8_t *buf, size_t len)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t b = buf[i];
+
+		if (c->escape) {
+			c->escape = false;
+			if (b == 'x' || b == 'X') {
+				info("\r\nquit (Ctrl-A x)\r");
+				vm_request_exit(c->vm, EXIT_SHUTDOWN);
+				return out;
+			}
+			if (b == 'h' || b == '?')
+				info("\r\nCtrl-A x: quit  Ctrl-A Ctrl-A: send Ctrl-A\r");
+			else if (b == ESCAPE_KEY)
+				buf[out++] = b;
+			continue;
+		}
+		if (b == ESCAPE_KEY)
+			c->escape = true;
+		else
+			buf[out++] = b;
+	}
+	return out;
+}
+
+static void on_input(void *opaque, uint32_t events)
+{
+	struct console *c = opaque;
+	uint8_t buf[256];
+	ssize_t n = read(c->in_fd, buf, sizeof(buf));
+	size_t len;
+
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		event_loop_del(&c->vm->loop, c->in_fd); /* end of input */
+		if (c->kind == CON_UNIX) {
+			close(c->in_fd);
+			c->in_fd = c->out_fd = -1;
+		}
+		return;
+	}
+	len = c->raw ? filter_escapes(c, buf, (size_t)n) : (size_t)n;
+	if (len && c->vm->com1)
+		serial_receive(c->vm->com1, buf, len);
+}
+
+static int open_stdio(struct console *c)
+{
+	struct termios raw;
+
+	struct stat st;
+
+	c->out_fd = STDOUT_FILENO;
+	/* Regular files and /dev/null cannot be polled: no console input then. */
+	c->in_fd = fstat(STDIN_FILENO, &st) == 0 &&
+		   (S_ISCHR(st.st_mode) ? isatty(STDIN_FILENO) : !S_ISREG(st.st_mode)) ?
+		   STDIN_FILENO : -1;
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &c->saved) < 0)
+		return 0;
+	raw = c->saved;
+	cfmakeraw(&raw);
+	raw.c_oflag |= OPOST | ONLCR; /* keep "\n" readable on the host terminal */
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
+		return error_errno("cannot put the terminal in raw mode");
+	c->raw = true;
+	info("console on this terminal; Ctrl-A x quits\r");
+	return 0;
+}
+
+static int open_pty(struct console *c)
+{
+	struct termios raw;
+	const char *name;
+
+	c->in_fd = c->out_fd = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (c->in_fd < 0 || grantpt(c->in_fd) < 0 || unlockpt(c->in_fd) < 0)
+		return error_errno("cannot create a pty for the console");
+	name = ptsname(c->in_fd);
+	c->pty_slave_fd = name ? open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+	if (c->pty_slave_fd < 0)
+		return error_errno("cannot open the console pty");
+	if (tcgetattr(c->pty_slave_fd, &raw) == 0) {
+		cfmakeraw(&raw);
+		tcsetattr(c->pty_slave_fd, TCSANOW, &raw);
+	}
+	info("console on %s", name);
+	return 0;
+}
+
+static int open_file(struct console *c, const char *path)
+{
+	c->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (c->out_fd < 0)
+		return error_errno("cannot open console file %s", path);
+	return 0;
+}
+
+/* Listens on PATH and waits for one client before the guest starts. */
+static int open_unix(struct console *c, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int lfd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return error("console socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		return error_errno("socket");
+	unlink(path);
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0) {
+		error_errno("cannot listen on console socket %s", path);
+		close(lfd);
+		return -1;
+	}
+	info("console: waiting for a connection on %s", path);
+	c->in_fd = c->out_fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	close(lfd);
+	unlink(path);
+	if (c->in_fd < 0)
+		return error_errno("accept on console socket %s", path);
+	return 0;
+}
+
+static int open_kind(struct console *c, const char *spec)
+{
+	if (!strcmp(spec, "stdio")) {
+		c->kind = CON_STDIO;
+		return open_stdio(c);
+	}
+	if (!strcmp(spec, "pty")) {
+		c->kind = CON_PTY;
+		return open_pty(c);
+	}
+	if (str_starts_with(spec, "file:") && spec[5]) {
+		c->kind = CON_FILE;
+		return open_file(c, spec + 5);
+	}
+	if (str_starts_with(spec, "unix:") && spec[5]) {
+		c->kind = CON_UNIX;
+		return open_unix(c, spec + 5);
+	}
+	return error("unknown --console '%s': use stdio, pty, file:PATH or unix:PATH", spec);
+}
+
+struct console *console_open(struct vm *vm, const char *spec)
+{
+	struct console *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		error("out of memory for the console");
+		return NULL;
+	}
+	c->vm = vm;
+	c->in_fd = c->out_fd = c->pty_slave_fd = -1;
+	if (open_kind(c, spec) ||
+	    (c->in_fd >= 0 && event_loop_add(&vm->loop, c->in_fd, EPOLLIN, on_input, c))) {
+		console_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+void console_restore_terminal(struct console *c)
+{
+	if (c && c->raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &c->saved);
+}
+
+void console_close(struct console *c)
+{
+	if (!c)
+		return;
+	console_restore_terminal(c);
+	if (c->kind != CON_STDIO) {
+		if (c->in_fd >= 0)
+			close(c->in_fd);
+		if (c->out_fd >= 0 && c->out_fd != c->in_fd)
+			close(c->out_fd);
+	}
+	if (c->pty_slave_fd >= 0)
+		close(c->pty_slave_fd);
+	free(c);
+}

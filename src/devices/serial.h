@@ -1,0 +1,13 @@
+/* serial.h: the 16550A UART on COM1, wired to the console. */
+#ifndef KVMINI_SERIAL_H
+#define KVMINI_SERIAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct serial;
+
+/* Queues bytes the console received for the guest to read. */
+void serial_receive(struct serial *s, const uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,114 @@
+/* vm.h: the virtual machine: KVM handles, RAM, vCPUs, buses and its exit. */
+#ifndef KVMINI_VM_H
+#define KVMINI_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vm/event_loop.h"
+#include "vm/io_bus.h"
+#include "vm/memory.h"
+
+/* Exit statuses of `kvmini run` (see README). Debug-exit gives (v << 1) | 1,
+ * which is always odd, so the statuses kvmini picks itself are even (or 1). */
+enum vm_exit_status {
+	EXIT_SHUTDOWN = 0,     /* guest reset, ACPI power-off, Ctrl-A x */
+	EXIT_ERROR = 1,        /* kvmini could not start or run the VM */
+	EXIT_USAGE = 2,        /* bad command line */
+	EXIT_GUEST_PANIC = 4,  /* the guest reported a panic through pvpanic */
+	EXIT_TRIPLE_FAULT = 6, /* a vCPU triple-faulted (KVM_EXIT_SHUTDOWN) */
+	EXIT_KVM_FAILURE = 8,  /* KVM could not run a vCPU (internal error, failed entry) */
+	EXIT_SIGNAL = 10,      /* kvmini was stopped by SIGINT/SIGTERM/SIGHUP */
+};
+
+/* What happened to the guest, for listeners (debugger, dumper). */
+enum vm_event {
+	VM_EVENT_PANIC,
+	VM_EVENT_TRIPLE_FAULT,
+};
+
+struct vm;
+struct vcpu;
+struct console;
+struct serial;
+
+/* Returns true if the listener took the event over (e.g. a debugger now holds
+ * the stopped vCPUs), so the VM must not exit. */
+typedef bool (*vm_event_fn)(struct vm *vm, struct vcpu *vcpu, enum vm_event ev, void *opaque);
+
+#define VM_MAX_LISTENERS 4
+#define VM_MAX_CPUS 255
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	const char *console;
+	int ncpus;
+	uint64_t mem_size;
+	bool debug_exit;
+};
+
+struct vm {
+	struct vm_config cfg;
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_mmap_size;
+	struct kvm_cpuid2 *supported_cpuid;
+	struct guest_memory mem;
+	struct io_bus pio;
+	struct io_bus mmio;
+	struct event_loop loop;
+
+	int ncpus;
+	struct vcpu *vcpus;
+
+	struct console *console;
+	struct serial *com1;
+	uint8_t last_post_code; /* last byte written to port 0x80 */
+
+	/* Pausing every vCPU (debugger, dumps, API). */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	int pause_requests;
+	int running_vcpus;
+
+	int nlisteners;
+	struct { vm_event_fn fn; void *opaque; } listeners[VM_MAX_LISTENERS];
+
+	int signal_fd;    /* SIGINT/SIGTERM/SIGHUP, read by the device loop */
+	int exit_fd;      /* eventfd: written when the VM must end */
+	int exit_status;  /* first status set wins */
+
+	/* Device state, freed with the VM. */
+	int nallocs;
+	void *allocs[64];
+	bool exiting;
+};
+
+int vm_create(struct vm *vm, const struct vm_config *cfg);
+int vm_start_vcpus(struct vm *vm);
+/* Runs the device event loop until the VM ends; returns the exit status. */
+int vm_run(struct vm *vm);
+/* Stops the vCPUs and frees the VM; -1 if a vCPU would not stop. */
+int vm_destroy(struct vm *vm);
+
+/* Ends the VM with `status` (the first caller wins). Thread-safe. */
+void vm_request_exit(struct vm *vm, int status);
+/* Reports a guest event to listeners; exits with `status` unless one takes it. */
+void vm_guest_event(struct vm *vm, struct vcpu *vcpu, enum vm_event ev, int status);
+int vm_add_listener(struct vm *vm, vm_event_fn fn, void *opaque);
+
+/* Stops every vCPU outside KVM_RUN and waits until they are; nests. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+
+/* Zeroed memory for device state, owned by the VM (freed by vm_destroy). */
+void *vm_zalloc(struct vm *vm, size_t size);
+
+/* Raises or lowers a GSI on the in-kernel interrupt controllers. */
+void vm_set_irq(struct vm *vm, uint32_t gsi, int level);
+
+#endif
