@@ -202,13 +202,20 @@ void vm_guest_event(struct vm *vm, struct vcpu *vcpu, enum vm_event ev, int stat
 
 void vm_pause(struct vm *vm)
 {
+	struct vcpu *self = vcpu_current(); /* a vCPU pausing the others */
+	bool counted = self && !self->paused;
+
 	pthread_mutex_lock(&vm->pause_lock);
 	vm->pause_requests++;
 	for (int i = 0; i < vm->ncpus; i++)
-		if (!vm->vcpus[i].paused)
+		if (!vm->vcpus[i].paused && &vm->vcpus[i] != self)
 			vcpu_kick(&vm->vcpus[i]);
+	if (counted)
+		vm->running_vcpus--;
 	while (vm->running_vcpus > 0)
 		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	if (counted)
+		vm->running_vcpus++;
 	pthread_mutex_unlock(&vm->pause_lock);
 }
 

@@ -101,7 +101,8 @@ void vm_request_exit(struct vm *vm, int status);
 void vm_guest_event(struct vm *vm, struct vcpu *vcpu, enum vm_event ev, int status);
 int vm_add_listener(struct vm *vm, vm_event_fn fn, void *opaque);
 
-/* Stops every vCPU outside KVM_RUN and waits until they are; nests. */
+/* Stops every vCPU outside KVM_RUN and waits until they are; nests. Called
+ * from a vCPU thread, it stops the others while the caller goes on. */
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 
