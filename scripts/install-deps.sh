@@ -2,13 +2,18 @@
 # Installs, through apt, what kvmini needs to build (`build`) or to run its
 # whole test suite (`test`). Skips apt when every package is already there.
 set -e
-BUILD="build-essential pkg-config liburing-dev libseccomp-dev libcmocka-dev zlib1g-dev libzstd-dev liblz4-dev"
+BUILD="build-essential python3 pkg-config liburing-dev libseccomp-dev libcmocka-dev zlib1g-dev libzstd-dev liblz4-dev"
 TEST="$BUILD python3 python3-pytest gdb user-mode-linux busybox-static cpio e2fsprogs libnfs-utils qemu-system-x86 qemu-utils crash makedumpfile iproute2 procps"
 case "${1:-build}" in
   build) PKGS=$BUILD ;;
   test)  PKGS=$TEST ;;
   *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac
+# A stock kernel for the Linux boot test, only where it can boot (VT-x/AMD-V).
+if [ "${1:-build}" = test ] && [ ! -e /sys/module/kvm_pvm ] &&
+   { [ -e /sys/module/kvm_intel ] || [ -e /sys/module/kvm_amd ]; }; then
+  PKGS="$PKGS linux-image-amd64"
+fi
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -20,15 +21,29 @@ static void add_region(struct guest_memory *mem, uint64_t gpa, uint64_t size, ui
 	r->host = mem->host + off;
 }
 
+/* RAM plus swap: guest memory beyond this could never be backed. */
+static uint64_t host_memory_limit(void)
+{
+	struct sysinfo si;
+
+	if (sysinfo(&si) < 0)
+		return UINT64_MAX;
+	return ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+}
+
 int guest_memory_create(struct guest_memory *mem, uint64_t size)
 {
-	uint64_t low;
+	uint64_t low, limit = host_memory_limit();
 
 	memset(mem, 0, sizeof(*mem));
 	mem->memfd = -1;
 	if (size < (16ULL << 20) || size % (2ULL << 20))
 		return error("memory size %llu is not a multiple of 2 MiB of at least 16 MiB; "
 			     "use e.g. --memory 512M", (unsigned long long)size);
+	if (size > limit)
+		return error("cannot allocate %llu MiB of guest memory: the host has %llu MiB of "
+			     "RAM and swap; use a smaller --memory",
+			     (unsigned long long)(size >> 20), (unsigned long long)(limit >> 20));
 	mem->memfd = memfd_create("kvmini-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mem->memfd < 0)
 		return error_errno("cannot create guest memory (memfd_create)");

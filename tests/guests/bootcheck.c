@@ -186,6 +186,25 @@ static void report_kvmclock(void)
 	report_dec("kvmclock.wall_sec", wall.sec);
 }
 
+/* Reads one line from COM1 (polling) and prints it back. */
+static void echo_line(void)
+{
+	char line[64];
+	size_t n = 0;
+
+	puts_serial("ready for input\n");
+	for (;;) {
+		char c = getc_serial();
+
+		if (c == '\r' || c == '\n')
+			break;
+		if (n + 1 < sizeof(line))
+			line[n++] = c;
+	}
+	line[n] = 0;
+	report_str("echo", line);
+}
+
 static void finish(const char *cmdline)
 {
 	char action[32];
@@ -213,6 +232,8 @@ static void finish(const char *cmdline)
 			spin_counter++;
 	if (!memcmp(action, "halt", 5))
 		guest_halt();
+	if (!memcmp(action, "echo", 5))
+		echo_line();
 	guest_reset();
 }
 

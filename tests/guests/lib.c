@@ -12,6 +12,13 @@ void putc_serial(char c)
 	outb(COM1, (uint8_t)c);
 }
 
+char getc_serial(void)
+{
+	while (!(inb(COM1 + COM1_LSR) & 0x01))
+		;
+	return (char)inb(COM1);
+}
+
 void puts_serial(const char *s)
 {
 	while (*s)

@@ -30,6 +30,7 @@ static inline uint64_t rdtsc(void)
 }
 
 void putc_serial(char c);
+char getc_serial(void); /* polls until COM1 has a byte */
 void puts_serial(const char *s);
 void put_dec(uint64_t v);
 void put_hex(uint64_t v);
