@@ -10,6 +10,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "run", cmd_run, "boot a kernel (or the bundled demo guest) in a new VM" },
+	{ "ctl", cmd_ctl, "send a command to a running VM's control socket" },
 };
 
 static void usage(FILE *out)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "arch/x86/x86.h"
 #include "cmd/commands.h"
 #include "console/console.h"
@@ -32,6 +33,7 @@ static const char run_help[] =
 "  --memory SIZE       guest RAM, e.g. 256M or 4G (default 512M)\n"
 "  --console KIND      stdio (default; Ctrl-A x quits), pty, file:PATH, unix:PATH\n"
 "  --debug-exit        port 0xf4: a guest write of v ends kvmini with (v<<1)|1\n"
+"  --api unix:PATH     control socket (JSON lines; see `kvmini ctl`)\n"
 "  -h, --help          this help\n"
 "\n"
 "Exit status: 0 guest reset, power-off or Ctrl-A x; 1 kvmini error; 2 usage;\n"
@@ -39,7 +41,7 @@ static const char run_help[] =
 "10 stopped by a signal; odd values (v<<1)|1 come from --debug-exit.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
-       OPT_DEBUG_EXIT };
+       OPT_DEBUG_EXIT, OPT_API };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -49,6 +51,7 @@ static const struct option run_options[] = {
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+	{ "api", required_argument, NULL, OPT_API },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -63,6 +66,7 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg)
 	case OPT_CMDLINE: cfg->cmdline = arg; return 0;
 	case OPT_CONSOLE: cfg->console = arg; return 0;
 	case OPT_DEBUG_EXIT: cfg->debug_exit = true; return 0;
+	case OPT_API: cfg->api = arg; return 0;
 	case OPT_CPUS:
 		if (parse_u64(arg, 1, VM_MAX_CPUS, &v))
 			return error("--cpus '%s': give a number from 1 to %d", arg, VM_MAX_CPUS);
@@ -149,6 +153,7 @@ int cmd_run(int argc, char **argv)
 	struct vm_config cfg;
 	struct boot_files files = { 0 };
 	struct vm *vm;
+	struct api *api = NULL;
 	int status = EXIT_ERROR;
 
 	if (parse_args(argc, argv, &cfg))
@@ -165,8 +170,11 @@ int cmd_run(int argc, char **argv)
 	vm->console = console_open(vm, cfg.console);
 	if (!vm->console)
 		goto out;
+	if (cfg.api && !(api = api_open(vm, cfg.api)))
+		goto out;
 	status = vm_run(vm);
 out:
+	api_close(api);
 	unmap_boot_files(&files);
 	if (vm_destroy(vm) == 0) {
 		console_close(vm->console);

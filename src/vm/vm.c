@@ -247,3 +247,26 @@ void *vm_zalloc(struct vm *vm, size_t size)
 		vm->allocs[vm->nallocs++] = p;
 	return p;
 }
+
+int vm_suspend(struct vm *vm)
+{
+	vm_pause(vm);
+	memset(&vm->paused_clock, 0, sizeof(vm->paused_clock));
+	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &vm->paused_clock) < 0) {
+		vm_resume(vm);
+		return error_errno("KVM_GET_CLOCK");
+	}
+	vm->user_paused = true;
+	return 0;
+}
+
+int vm_continue(struct vm *vm)
+{
+	struct kvm_clock_data clock = { .clock = vm->paused_clock.clock };
+
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+		return error_errno("KVM_SET_CLOCK");
+	vm->user_paused = false;
+	vm_resume(vm);
+	return 0;
+}

@@ -49,6 +49,7 @@ struct vm_config {
 	int ncpus;
 	uint64_t mem_size;
 	bool debug_exit;
+	const char *api;
 };
 
 struct vm {
@@ -74,6 +75,10 @@ struct vm {
 	pthread_cond_t pause_cond;
 	int pause_requests;
 	int running_vcpus;
+
+	/* Paused from the control socket, with the guest clock saved. */
+	bool user_paused;
+	struct kvm_clock_data paused_clock;
 
 	int nlisteners;
 	struct { vm_event_fn fn; void *opaque; } listeners[VM_MAX_LISTENERS];
@@ -108,6 +113,11 @@ void vm_resume(struct vm *vm);
 
 /* Zeroed memory for device state, owned by the VM (freed by vm_destroy). */
 void *vm_zalloc(struct vm *vm, size_t size);
+
+/* Pauses the guest for a user (API): vCPUs stop and kvmclock is saved, so
+ * that vm_continue() resumes guest time where it stopped. */
+int vm_suspend(struct vm *vm);
+int vm_continue(struct vm *vm);
 
 /* Raises or lowers a GSI on the in-kernel interrupt controllers. */
 void vm_set_irq(struct vm *vm, uint32_t gsi, int level);

@@ -186,6 +186,16 @@ static void report_kvmclock(void)
 	report_dec("kvmclock.wall_sec", wall.sec);
 }
 
+/* Prints kvmclock time `n` times, a busy-wait apart (pause/resume tests). */
+static void clock_loop(int n)
+{
+	for (int i = 0; i < n; i++) {
+		for (volatile int j = 0; j < 2000; j++)
+			;
+		report_dec("tick", pvclock_read());
+	}
+}
+
 /* Reads one line from COM1 (polling) and prints it back. */
 static void echo_line(void)
 {
@@ -234,6 +244,8 @@ static void finish(const char *cmdline)
 		guest_halt();
 	if (!memcmp(action, "echo", 5))
 		echo_line();
+	if (!memcmp(action, "clockloop", 10))
+		clock_loop(60);
 	guest_reset();
 }
 
