@@ -9,6 +9,7 @@
 #include "cmd/commands.h"
 #include "console/console.h"
 #include "devices/devices.h"
+#include "sandbox/cgroup.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -34,6 +35,8 @@ static const char run_help[] =
 "  --console KIND      stdio (default; Ctrl-A x quits), pty, file:PATH, unix:PATH\n"
 "  --debug-exit        port 0xf4: a guest write of v ends kvmini with (v<<1)|1\n"
 "  --api unix:PATH     control socket (JSON lines; see `kvmini ctl`)\n"
+"  --cgroup PATH       run in cgroup v2 PATH (made if needed) with memory.max =\n"
+"                      --memory + 64M and cpu.max = --cpus CPUs\n"
 "  -h, --help          this help\n"
 "\n"
 "Exit status: 0 guest reset, power-off or Ctrl-A x; 1 kvmini error; 2 usage;\n"
@@ -41,7 +44,7 @@ static const char run_help[] =
 "10 stopped by a signal; odd values (v<<1)|1 come from --debug-exit.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
-       OPT_DEBUG_EXIT, OPT_API };
+       OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -52,6 +55,7 @@ static const struct option run_options[] = {
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 	{ "api", required_argument, NULL, OPT_API },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -67,6 +71,7 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg)
 	case OPT_CONSOLE: cfg->console = arg; return 0;
 	case OPT_DEBUG_EXIT: cfg->debug_exit = true; return 0;
 	case OPT_API: cfg->api = arg; return 0;
+	case OPT_CGROUP: cfg->cgroup = arg; return 0;
 	case OPT_CPUS:
 		if (parse_u64(arg, 1, VM_MAX_CPUS, &v))
 			return error("--cpus '%s': give a number from 1 to %d", arg, VM_MAX_CPUS);
@@ -154,6 +159,7 @@ int cmd_run(int argc, char **argv)
 	struct boot_files files = { 0 };
 	struct vm *vm;
 	struct api *api = NULL;
+	struct vm_cgroup *cgroup = NULL;
 	int status = EXIT_ERROR;
 
 	if (parse_args(argc, argv, &cfg))
@@ -161,6 +167,9 @@ int cmd_run(int argc, char **argv)
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return EXIT_ERROR;
+	/* Enter the cgroup first, so guest RAM and every thread are charged to it. */
+	if (cfg.cgroup && !(cgroup = cgroup_enter(cfg.cgroup, cfg.mem_size, cfg.ncpus)))
+		goto out;
 	if (map_boot_files(&cfg, &files) || vm_create(vm, &cfg) || devices_init(vm))
 		goto out;
 	if (boot(vm, &files))
@@ -182,5 +191,6 @@ out:
 	} else {
 		console_restore_terminal(vm->console); /* a vCPU may still print */
 	}
+	cgroup_leave(cgroup);
 	return status;
 }

@@ -50,6 +50,7 @@ struct vm_config {
 	uint64_t mem_size;
 	bool debug_exit;
 	const char *api;
+	const char *cgroup;
 };
 
 struct vm {
