@@ -8,11 +8,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "arch/x86/hypercall.h"
 #include "util/log.h"
 #include "vm/vm.h"
 
 #define KICK_SIGNAL (SIGRTMIN)
-#define KVM_HC_ENOSYS 1000
 
 static __thread struct vcpu *current_vcpu;
 
@@ -139,8 +139,7 @@ static bool handle_exit(struct vcpu *vcpu)
 			vcpu->on_debug(vcpu, vcpu->debug_opaque);
 		return true;
 	case KVM_EXIT_HYPERCALL:
-		/* No hypercall is forwarded to user space unless enabled; refuse. */
-		run->hypercall.ret = (uint64_t)-KVM_HC_ENOSYS;
+		x86_handle_hypercall(vcpu);
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		error("vCPU %d triple fault; registers follow", vcpu->id);

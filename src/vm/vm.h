@@ -59,6 +59,7 @@ struct vm {
 	int vm_fd;
 	int vcpu_mmap_size;
 	struct kvm_cpuid2 *supported_cpuid;
+	bool hypercall_exit; /* KVM_HC_MAP_GPA_RANGE reaches user space */
 	struct guest_memory mem;
 	struct io_bus pio;
 	struct io_bus mmio;

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 
 #include "arch/x86/cpuid.h"
+#include "arch/x86/hypercall.h"
 #include "util/log.h"
 #include "vm/kvm.h"
 #include "vm/vcpu.h"
@@ -53,6 +54,7 @@ int x86_vm_init(struct vm *vm)
 		return error_errno("KVM_CREATE_IRQCHIP (in-kernel PIC, IOAPIC and LAPIC)");
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return error_errno("KVM_CREATE_PIT2 (in-kernel i8254 timer)");
+	vm->hypercall_exit = x86_hypercall_enable(vm);
 	vm->supported_cpuid = kvm_supported_cpuid(vm->kvm_fd);
 	if (!vm->supported_cpuid)
 		return -1;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "arch/x86/hypercall.h"
 #include "util/log.h"
 #include "vm/vcpu.h"
 #include "vm/vm.h"
@@ -164,10 +165,16 @@ int x86_cpuid_setup(struct vcpu *vcpu)
 
 	if (!c)
 		return error("out of memory for CPUID");
-	if (x86_cpuid_build(supported, vcpu->vm->ncpus, vcpu->id, c, capacity))
+	if (x86_cpuid_build(supported, vcpu->vm->ncpus, vcpu->id, c, capacity)) {
 		ret = error("CPUID table overflow");
-	else if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0)
+		goto out;
+	}
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (c->entries[i].function == KVM_CPUID_FEATURES)
+			x86_hypercall_adjust_cpuid(&c->entries[i], vcpu->vm->hypercall_exit);
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0)
 		ret = error_errno("vCPU %d: KVM_SET_CPUID2", vcpu->id);
+out:
 	free(c);
 	return ret;
 }
