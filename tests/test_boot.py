@@ -56,6 +56,7 @@ def test_cpuid_topology_and_madt(cpus):
     assert int(rep["cpuid.leaf1_logical"]) == cpus
     assert int(rep["cpuid.leafb_cpus"]) == cpus
     assert int(rep["acpi.madt_cpus"]) == cpus
+    assert int(rep["mptable.cpus"]) == cpus
     assert rep["acpi.checksums"] == "ok"
     assert rep["acpi.pvpanic"] == "QEMU0001"
 

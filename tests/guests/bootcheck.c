@@ -150,6 +150,33 @@ static void report_acpi(void)
 			report_str("acpi.pvpanic", "QEMU0001");
 }
 
+/* The MP floating pointer, where Linux looks for it (EBDA start). */
+static void report_mptable(void)
+{
+	uintptr_t bda = 0x40e; /* hidden from the compiler: low addresses are real here */
+	const uint8_t *mpf, *mpc;
+	uint32_t cpus = 0, off;
+
+	__asm__("" : "+r"(bda));
+	mpf = (const uint8_t *)(uintptr_t)((uint32_t)*(volatile uint16_t *)bda << 4);
+	if (memcmp(mpf, "_MP_", 4) || !checksum_ok(mpf, 16)) {
+		report_str("mptable", "no floating pointer");
+		return;
+	}
+	mpc = (const uint8_t *)(uintptr_t)u32_at(mpf + 4);
+	if (memcmp(mpc, "PCMP", 4) || !checksum_ok(mpc, *(const uint16_t *)(mpc + 4))) {
+		report_str("mptable", "bad configuration table");
+		return;
+	}
+	off = 44;
+	for (uint16_t i = 0; i < *(const uint16_t *)(mpc + 34); i++) {
+		if (mpc[off] == 0 && (mpc[off + 3] & 1))
+			cpus++;
+		off += mpc[off] == 0 ? 20 : 8;
+	}
+	report_dec("mptable.cpus", cpus);
+}
+
 static uint64_t pvclock_read(void)
 {
 	uint32_t v;
@@ -262,6 +289,7 @@ void guest_main(uint8_t *boot_params)
 	report_initrd();
 	report_cpuid();
 	report_acpi();
+	report_mptable();
 	report_kvmclock();
 	finish(cmdline ? cmdline : "");
 }

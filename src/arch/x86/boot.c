@@ -106,7 +106,7 @@ int x86_boot_prepare(struct vm *vm, const uint8_t *kernel, size_t kernel_len,
 	if (n < 0)
 		return error("e820 table overflow");
 	zp->e820_entries = (uint8_t)n;
-	if (x86_acpi_build(vm, &rsdp))
+	if (x86_acpi_build(vm, &rsdp) || x86_mptable_build(vm))
 		return -1;
 	zp->acpi_rsdp_addr = rsdp;
 	return 0;

@@ -22,7 +22,7 @@ struct vcpu;
 #define BOOT_PD_MAX       64
 #define EBDA_START        0x9fc00ULL
 #define ACPI_TABLES_ADDR  0xe0000ULL
-#define ACPI_TABLES_END   0x100000ULL
+#define ACPI_TABLES_END   0xf0000ULL  /* the MP configuration table follows */
 
 #define IOAPIC_ADDR       0xfec00000ULL
 #define LAPIC_ADDR        0xfee00000ULL
@@ -44,6 +44,8 @@ int x86_vcpu_setup(struct vcpu *vcpu, uint64_t entry);
 int x86_build_page_tables(struct vm *vm, int use_1g_pages);
 /* ACPI: RSDP, XSDT, FADT, MADT, DSDT at ACPI_TABLES_ADDR; returns the RSDP address. */
 int x86_acpi_build(struct vm *vm, uint64_t *rsdp_addr);
+/* MP tables: floating pointer at the EBDA, configuration table at 0xF0000. */
+int x86_mptable_build(struct vm *vm);
 /* The e820 map of `vm`'s RAM into `table`; returns the count. */
 int x86_e820_build(const struct vm *vm, struct e820_entry *table, int max);
 
