@@ -123,4 +123,4 @@ def test_bad_requests_refused_and_server_keeps_serving(tmp_path):
 def test_ctl_without_server(tmp_path):
     p = subprocess.run([kvmini_path(), "ctl", str(tmp_path / "none.sock"), "status"],
                        capture_output=True, text=True)
-    assert p.returncode == 1 and "cannot connect" in p.stderr
+    assert p.returncode == 1 and "cannot connect to control socket" in p.stderr

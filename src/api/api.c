@@ -7,11 +7,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/unix_socket.h"
 #include "vm/vm.h"
 
 #define API_MAX_COMMANDS 32
@@ -27,7 +28,7 @@ struct api_client {
 
 struct api {
 	struct vm *vm;
-	char path[108];
+	char path[128];
 	int listen_fd;
 	int ncommands;
 	struct api_command {
@@ -188,19 +189,10 @@ static void on_accept(void *opaque, uint32_t events)
 
 static int listen_unix(struct api *api, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return error("--api socket path too long: %s", path);
-	strcpy(sa.sun_path, path);
-	strcpy(api->path, path);
-	api->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	snprintf(api->path, sizeof(api->path), "%s", path);
+	api->listen_fd = unix_listen(path, API_MAX_CLIENTS, SOCK_NONBLOCK, "API socket");
 	if (api->listen_fd < 0)
-		return error_errno("socket");
-	unlink(path);
-	if (bind(api->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(api->listen_fd, API_MAX_CLIENTS) < 0)
-		return error_errno("cannot listen on API socket %s", path);
+		return -1;
 	return event_loop_add(&api->vm->loop, api->listen_fd, EPOLLIN, on_accept, api);
 }
 

@@ -5,13 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "cmd/commands.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/unix_socket.h"
 
 static const char ctl_help[] =
 "usage: kvmini ctl SOCKET COMMAND [key=value ...]\n"
@@ -41,25 +40,6 @@ static json_t *build_request(int argc, char **argv)
 			json_object_set_new(req, argv[i], json_string(eq + 1));
 	}
 	return req;
-}
-
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return error("socket path too long: %s", path);
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		error_errno("cannot connect to %s (is `kvmini run --api unix:%s` running?)", path,
-			    path);
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Reads one newline-terminated reply. */
@@ -111,7 +91,7 @@ int cmd_ctl(int argc, char **argv)
 		return 2;
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	fd = connect_unix(argv[1]);
+	fd = unix_connect(argv[1], "control socket");
 	if (fd < 0 || !text || dprintf(fd, "%s\n", text) < 0) {
 		free(text);
 		if (fd >= 0)

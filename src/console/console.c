@@ -9,13 +9,13 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "devices/serial.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/unix_socket.h"
 #include "vm/vm.h"
 
 #define ESCAPE_KEY 0x01 /* Ctrl-A */
@@ -153,21 +153,10 @@ static int open_file(struct console *c, const char *path)
 /* Listens on PATH and waits for one client before the guest starts. */
 static int open_unix(struct console *c, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int lfd;
+	int lfd = unix_listen(path, 1, 0, "console socket");
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return error("console socket path too long: %s", path);
-	strcpy(sa.sun_path, path);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0)
-		return error_errno("socket");
-	unlink(path);
-	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0) {
-		error_errno("cannot listen on console socket %s", path);
-		close(lfd);
 		return -1;
-	}
 	info("console: waiting for a connection on %s", path);
 	c->in_fd = c->out_fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	close(lfd);

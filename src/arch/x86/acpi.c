@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arch/x86/aml.h"
+#include "arch/x86/checksum.h"
 #include "util/log.h"
 #include "vm/vm.h"
 
@@ -91,16 +92,6 @@ struct table_writer {
 	uint64_t next; /* guest address of the next table */
 };
 
-static uint8_t checksum(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	while (n--)
-		sum = (uint8_t)(sum + *b++);
-	return (uint8_t)-sum;
-}
-
 static void init_header(struct acpi_header *h, const char *sig, uint32_t len, uint8_t rev)
 {
 	memcpy(h->signature, sig, 4);
@@ -120,7 +111,7 @@ static uint64_t emit(struct table_writer *w, void *buf, uint32_t len)
 	uint64_t addr = w->next;
 
 	if (len >= sizeof(*h))
-		h->checksum = checksum(buf, len);
+		h->checksum = table_checksum(buf, len);
 	if (addr + len > ACPI_TABLES_END || guest_write(&w->vm->mem, addr, buf, len))
 		return 0;
 	w->next = (addr + len + 15) & ~15ULL;
@@ -295,8 +286,8 @@ int x86_acpi_build(struct vm *vm, uint64_t *rsdp_addr)
 	rsdp.revision = 2;
 	rsdp.length = sizeof(rsdp);
 	rsdp.xsdt_address = xsdt;
-	rsdp.checksum = checksum(&rsdp, 20);
-	rsdp.ext_checksum = checksum(&rsdp, sizeof(rsdp));
+	rsdp.checksum = table_checksum(&rsdp, 20);
+	rsdp.ext_checksum = table_checksum(&rsdp, sizeof(rsdp));
 	if (guest_write(&vm->mem, ACPI_TABLES_ADDR, &rsdp, sizeof(rsdp)))
 		return error("no guest RAM for the ACPI RSDP");
 	*rsdp_addr = ACPI_TABLES_ADDR;

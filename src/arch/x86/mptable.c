@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "arch/x86/checksum.h"
 #include "util/log.h"
 #include "vm/vm.h"
 
@@ -52,16 +53,6 @@ struct mpc_cpu {
 struct mpc_small { /* bus, IOAPIC, interrupt source entries: 8 bytes each */
 	uint8_t b[8];
 } __attribute__((packed));
-
-static uint8_t mp_checksum(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	uint8_t sum = 0;
-
-	while (n--)
-		sum = (uint8_t)(sum + *b++);
-	return (uint8_t)-sum;
-}
 
 static size_t add(uint8_t *buf, size_t off, const void *entry, size_t len, uint16_t *count)
 {
@@ -123,8 +114,8 @@ int x86_mptable_build(struct vm *vm)
 	memcpy(h->oem, "KVMINI  ", 8);
 	memcpy(h->product, "KVMINI VM   ", 12);
 	h->lapic = (uint32_t)LAPIC_ADDR;
-	h->checksum = mp_checksum(buf, off);
-	mpf.checksum = mp_checksum(&mpf, sizeof(mpf));
+	h->checksum = table_checksum(buf, off);
+	mpf.checksum = table_checksum(&mpf, sizeof(mpf));
 	if (MPC_ADDR + off > 0x100000 || guest_write(&vm->mem, MPC_ADDR, buf, off) ||
 	    guest_write(&vm->mem, MPF_ADDR, &mpf, sizeof(mpf)) ||
 	    guest_write(&vm->mem, BDA_EBDA_SEG, &ebda_seg, sizeof(ebda_seg)))
