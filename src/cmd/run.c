@@ -10,6 +10,7 @@
 #include "console/console.h"
 #include "devices/devices.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/seccomp.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -35,6 +36,8 @@ static const char run_help[] =
 "  --console KIND      stdio (default; Ctrl-A x quits), pty, file:PATH, unix:PATH\n"
 "  --debug-exit        port 0xf4: a guest write of v ends kvmini with (v<<1)|1\n"
 "  --api unix:PATH     control socket (JSON lines; see `kvmini ctl`)\n"
+"  --seccomp MODE      system-call filter: on (default: others fail with EPERM),\n"
+"                      kill (others end kvmini), off\n"
 "  --cgroup PATH       run in cgroup v2 PATH (made if needed) with memory.max =\n"
 "                      --memory + 64M and cpu.max = --cpus CPUs\n"
 "  -h, --help          this help\n"
@@ -44,7 +47,7 @@ static const char run_help[] =
 "10 stopped by a signal; odd values (v<<1)|1 come from --debug-exit.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
-       OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP };
+       OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -56,12 +59,14 @@ static const struct option run_options[] = {
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 	{ "api", required_argument, NULL, OPT_API },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 static int parse_option(int opt, const char *arg, struct vm_config *cfg)
 {
+	enum seccomp_mode mode;
 	uint64_t v;
 
 	switch (opt) {
@@ -72,6 +77,11 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg)
 	case OPT_DEBUG_EXIT: cfg->debug_exit = true; return 0;
 	case OPT_API: cfg->api = arg; return 0;
 	case OPT_CGROUP: cfg->cgroup = arg; return 0;
+	case OPT_SECCOMP:
+		if (seccomp_parse_mode(arg, &mode))
+			return error("--seccomp '%s': use on, kill or off", arg);
+		cfg->seccomp = mode;
+		return 0;
 	case OPT_CPUS:
 		if (parse_u64(arg, 1, VM_MAX_CPUS, &v))
 			return error("--cpus '%s': give a number from 1 to %d", arg, VM_MAX_CPUS);
@@ -92,7 +102,8 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 {
 	int opt;
 
-	*cfg = (struct vm_config){ .ncpus = 1, .mem_size = DEFAULT_MEMORY, .console = "stdio" };
+	*cfg = (struct vm_config){ .ncpus = 1, .mem_size = DEFAULT_MEMORY, .console = "stdio",
+				   .seccomp = SECCOMP_ERRNO };
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
 		if (opt == 'h') {
@@ -180,6 +191,9 @@ int cmd_run(int argc, char **argv)
 	if (!vm->console)
 		goto out;
 	if (cfg.api && !(api = api_open(vm, cfg.api)))
+		goto out;
+	/* Everything is open: from here on only the allow-listed calls work. */
+	if (seccomp_install(cfg.seccomp))
 		goto out;
 	status = vm_run(vm);
 out:

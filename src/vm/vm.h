@@ -51,6 +51,7 @@ struct vm_config {
 	bool debug_exit;
 	const char *api;
 	const char *cgroup;
+	int seccomp; /* enum seccomp_mode */
 };
 
 struct vm {
