@@ -8,6 +8,7 @@
 #include "cmd/commands.h"
 #include "console/console.h"
 #include "devices/devices.h"
+#include "dump/dump.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -32,6 +33,10 @@ static const char run_help[] =
 "  --memory SIZE       guest RAM, e.g. 256M or 4G (default 512M)\n"
 "  --console KIND      stdio (default; Ctrl-A x quits), pty, file:PATH, unix:PATH\n"
 "  --debug-exit        port 0xf4: a guest write of v ends kvmini with (v<<1)|1\n"
+"  --dump-dir DIR      write crash dumps into DIR (SIGUSR1 dumps on demand)\n"
+"  --dump-on LIST      panic,triple-fault (the default with --dump-dir), or none\n"
+"  --dump-format F     kdump (default: compressed, for crash), elf (gdb, crash), both\n"
+"  --dump-compress C   kdump page compression: zstd (default) or zlib (makedumpfile)\n"
 "  -h, --help          this help\n"
 "\n"
 "Exit status: 0 guest reset, power-off or Ctrl-A x; 1 kvmini error; 2 usage;\n"
@@ -39,7 +44,7 @@ static const char run_help[] =
 "10 stopped by a signal; odd values (v<<1)|1 come from --debug-exit.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
-       OPT_DEBUG_EXIT };
+       OPT_DEBUG_EXIT, OPT_DUMP_DIR, OPT_DUMP_ON, OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -49,11 +54,27 @@ static const struct option run_options[] = {
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+	{ "dump-dir", required_argument, NULL, OPT_DUMP_DIR },
+	{ "dump-on", required_argument, NULL, OPT_DUMP_ON },
+	{ "dump-format", required_argument, NULL, OPT_DUMP_FORMAT },
+	{ "dump-compress", required_argument, NULL, OPT_DUMP_COMPRESS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
-static int parse_option(int opt, const char *arg, struct vm_config *cfg)
+static int parse_dump_option(int opt, const char *arg, struct dump_options *dump)
+{
+	switch (opt) {
+	case OPT_DUMP_DIR: dump->dir = arg; return 0;
+	case OPT_DUMP_ON: return dump_parse_on(dump, arg);
+	case OPT_DUMP_FORMAT: return dump_parse_format(dump, arg);
+	case OPT_DUMP_COMPRESS: return dump_parse_compression(dump, arg);
+	default: return -1;
+	}
+}
+
+static int parse_option(int opt, const char *arg, struct vm_config *cfg,
+			struct dump_options *dump)
 {
 	uint64_t v;
 
@@ -75,22 +96,23 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg)
 		cfg->mem_size = v;
 		return 0;
 	default:
-		return -1;
+		return parse_dump_option(opt, arg, dump);
 	}
 }
 
-static int parse_args(int argc, char **argv, struct vm_config *cfg)
+static int parse_args(int argc, char **argv, struct vm_config *cfg, struct dump_options *dump)
 {
 	int opt;
 
 	*cfg = (struct vm_config){ .ncpus = 1, .mem_size = DEFAULT_MEMORY, .console = "stdio" };
+	dump_options_default(dump);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(run_help, stdout);
 			exit(0);
 		}
-		if (opt == '?' || parse_option(opt, optarg, cfg)) {
+		if (opt == '?' || parse_option(opt, optarg, cfg, dump)) {
 			fprintf(stderr, "see `kvmini run --help`\n");
 			return -1;
 		}
@@ -147,16 +169,21 @@ static int boot(struct vm *vm, const struct boot_files *f)
 int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
+	struct dump_options dump_opt;
+	struct dumper *dumper = NULL;
 	struct boot_files files = { 0 };
 	struct vm *vm;
 	int status = EXIT_ERROR;
 
-	if (parse_args(argc, argv, &cfg))
+	if (parse_args(argc, argv, &cfg, &dump_opt))
 		return EXIT_USAGE;
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return EXIT_ERROR;
 	if (map_boot_files(&cfg, &files) || vm_create(vm, &cfg) || devices_init(vm))
+		goto out;
+	dumper = dumper_create(vm, &dump_opt);
+	if (dump_opt.dir && !dumper)
 		goto out;
 	if (boot(vm, &files))
 		goto out;
@@ -167,6 +194,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	status = vm_run(vm);
 out:
+	dumper_stop(dumper);
 	unmap_boot_files(&files);
 	if (vm_destroy(vm) == 0) {
 		console_close(vm->console);

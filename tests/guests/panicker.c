@@ -1,0 +1,161 @@
+/* panicker.c: the crash-dump test guest. Puts known values in memory and in
+ * registers, then reports a panic through pvpanic, the way the command line
+ * asks:
+ *   action=panic (default), panic2 (two pvpanic writes in one exit: rep outsb),
+ *          spin (counts in spin_counter forever), triplefault
+ *   vmcoreinfo=1  first hands a VMCOREINFO note to fw_cfg etc/vmcoreinfo
+ *                 (selector, file directory, DMA write), as Linux does
+ *   fill=N        first fills N MiB at 16 MiB with a non-zero pattern */
+#include "lib.h"
+
+#define FW_CFG_SEL 0x510
+#define FW_CFG_DATA 0x511
+#define FW_CFG_DMA_HI 0x514
+#define FW_CFG_DMA_LO 0x518
+#define FILL_BASE (16ULL << 20)
+
+volatile uint64_t guest_marker = 0x6b766d696e693031ULL; /* "kvmini01" */
+volatile uint64_t guest_table[64];
+volatile uint64_t spin_counter;
+
+struct vmcoreinfo_note {
+	uint32_t namesz, descsz, type;
+	char name[12];
+	char desc[256];
+};
+
+static struct vmcoreinfo_note note __attribute__((aligned(4096)));
+static const char vmcoreinfo_text[] =
+	"OSRELEASE=6.1.0-kvmini-test\nPAGESIZE=4096\nNUMBER(phys_base)=16777216\n"
+	"KERNELOFFSET=2a000000\nCRASHTIME=1700000000\n";
+
+struct fw_cfg_dma { uint32_t control, length; uint64_t address; } __attribute__((packed));
+struct vmcoreinfo_desc { uint16_t host_format, guest_format; uint32_t size; uint64_t paddr; }
+	__attribute__((packed));
+
+static uint32_t be32(uint32_t v) { return __builtin_bswap32(v); }
+
+static void fw_cfg_read(uint16_t key, void *buf, uint32_t len)
+{
+	uint8_t *p = buf;
+
+	outw(FW_CFG_SEL, key);
+	for (uint32_t i = 0; i < len; i++)
+		p[i] = inb(FW_CFG_DATA);
+}
+
+/* The select key of etc/vmcoreinfo in the file directory, 0 if absent. */
+static uint16_t find_vmcoreinfo_file(void)
+{
+	uint32_t count;
+	struct { uint32_t size; uint16_t select, reserved; char name[56]; } e;
+
+	outw(FW_CFG_SEL, 0x19);
+	for (int i = 0; i < 4; i++)
+		((uint8_t *)&count)[i] = inb(FW_CFG_DATA);
+	for (uint32_t i = 0; i < be32(count) && i < 32; i++) {
+		for (uint32_t j = 0; j < sizeof(e); j++)
+			((uint8_t *)&e)[j] = inb(FW_CFG_DATA);
+		if (!memcmp(e.name, "etc/vmcoreinfo", 15))
+			return __builtin_bswap16(e.select);
+	}
+	return 0;
+}
+
+static void give_vmcoreinfo(void)
+{
+	static struct vmcoreinfo_desc desc;
+	static struct fw_cfg_dma dma;
+	char sig[4];
+	uint32_t id;
+	uint16_t key;
+
+	fw_cfg_read(0, sig, 4);
+	fw_cfg_read(1, &id, 4);
+	key = find_vmcoreinfo_file();
+	if (memcmp(sig, "QEMU", 4) || !(id & 2) || !key) {
+		report_str("fw_cfg", "missing");
+		return;
+	}
+	note.namesz = 11;
+	note.descsz = sizeof(vmcoreinfo_text) - 1;
+	memcpy(note.name, "VMCOREINFO", 11);
+	memcpy(note.desc, vmcoreinfo_text, sizeof(vmcoreinfo_text) - 1);
+	desc = (struct vmcoreinfo_desc){ .guest_format = 1, .size = sizeof(note),
+					 .paddr = (uint64_t)(uintptr_t)&note };
+	dma = (struct fw_cfg_dma){ .control = be32((uint32_t)key << 16 | 0x08 | 0x10),
+				   .length = be32(sizeof(desc)),
+				   .address = __builtin_bswap64((uint64_t)(uintptr_t)&desc) };
+	__asm__ volatile("" ::: "memory"); /* the device reads desc and dma */
+	outl(FW_CFG_DMA_HI, be32((uint32_t)((uint64_t)(uintptr_t)&dma >> 32)));
+	outl(FW_CFG_DMA_LO, be32((uint32_t)(uintptr_t)&dma));
+	__asm__ volatile("" ::: "memory");
+	report_str("fw_cfg.vmcoreinfo", *(volatile uint32_t *)&dma.control == 0 ? "ok" : "error");
+}
+
+static void fill(uint64_t mib)
+{
+	uint64_t count = mib << 17, dst = FILL_BASE;
+
+	__asm__ volatile("rep stosq" : "+D"(dst), "+c"(count)
+			 : "a"(0x5a5a5a5a00000000ULL | 0x1234) : "memory");
+	report_dec("filled_mib", mib);
+}
+
+static void __attribute__((noinline)) crash_now(int twice)
+{
+	static const uint8_t panicked[2] = { 1, 1 };
+
+	if (twice) {
+		__asm__ volatile("rep outsb" :: "S"(panicked), "c"(2), "d"(0x505) : "memory");
+		return;
+	}
+	__asm__ volatile("mov $0x1111111111111111, %%rbx\n\t"
+			 "mov $0x1212121212121212, %%r12\n\t"
+			 "mov $0x1313131313131313, %%r13\n\t"
+			 "mov $0x1414141414141414, %%r14\n\t"
+			 "mov $0x1515151515151515, %%r15\n\t"
+			 "mov $0x505, %%dx\n\t"
+			 "mov $1, %%al\n\t"
+			 "outb %%al, %%dx"
+			 ::: "rax", "rdx", "rbx", "r12", "r13", "r14", "r15", "memory");
+}
+
+static void __attribute__((noinline)) stage_two(const char *action)
+{
+	if (!memcmp(action, "spin", 5))
+		for (;;)
+			spin_counter++;
+	if (!memcmp(action, "triplefault", 12)) {
+		struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idt = { 0, 0 };
+
+		__asm__ volatile("lidt %0; ud2" :: "m"(idt));
+	}
+	crash_now(!memcmp(action, "panic2", 7));
+	guest_halt();
+}
+
+static void __attribute__((noinline)) stage_one(const char *action)
+{
+	for (int i = 0; i < 64; i++)
+		guest_table[i] = 0x0101010101010101ULL * (uint64_t)i;
+	stage_two(action);
+	__asm__ volatile("" ::: "memory"); /* keep the frame */
+}
+
+void guest_main(uint8_t *boot_params)
+{
+	const char *cmdline = (const char *)(uintptr_t)*(uint32_t *)(boot_params + 0x228);
+	char action[16], v[12];
+
+	puts_serial("kvmini test guest: panicker\n");
+	if (!cmdline)
+		cmdline = "";
+	if (cmdline_get(cmdline, "vmcoreinfo", v, sizeof(v))[0] == '1')
+		give_vmcoreinfo();
+	if (cmdline_get(cmdline, "fill", v, sizeof(v))[0])
+		fill(parse_dec(v));
+	cmdline_get(cmdline, "action", action, sizeof(action));
+	report_str("action", action[0] ? action : "panic");
+	stage_one(action[0] ? action : "panic");
+}
