@@ -58,10 +58,13 @@ static int read_ram(void *ctx, uint64_t pa, void *buf, uint64_t len)
  * __START_KERNEL_map + phys - phys_base. */
 static void phys_base_from_idt(struct dump_source *src)
 {
-	const struct dump_cpu *c = &src->cpus[src->crashing_cpu >= 0 ? src->crashing_cpu : 0];
-	const struct kvm_sregs *s = &c->sregs;
+	int cpu = src->crashing_cpu >= 0 && src->crashing_cpu < src->ncpus ? src->crashing_cpu : 0;
+	const struct kvm_sregs *s;
 	uint64_t gate_pa, handler_pa, handler, gate[2];
 
+	if (src->ncpus == 0)
+		return;
+	s = &src->cpus[cpu].sregs;
 	if (!(s->cr0 & 0x80000000) || !(s->efer & 0x400) || s->idt.limit < 15)
 		return;
 	if (page_walk(read_ram, (void *)src->mem, s->cr3, s->cr4, s->idt.base, &gate_pa) ||

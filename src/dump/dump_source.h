@@ -38,7 +38,7 @@ void dump_source_derive(struct dump_source *src);
 
 /* Builds the PT_NOTE contents: per vCPU a CORE NT_PRSTATUS, then the
  * VMCOREINFO note, per vCPU a QEMU CPU-state note and a KVMINI note.
- * Returns the length (malloc'ed *out) or 0 on error. */
-size_t dump_notes_build(const struct dump_source *src, uint8_t **out);
+ * Sets *out (malloc'ed) and *len; -1 when out of memory. */
+int dump_notes_build(const struct dump_source *src, uint8_t **out, size_t *len);
 
 #endif

@@ -69,11 +69,11 @@ int dump_write_elf(const struct dump_source *src, struct dump_file *f,
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[1 + MEM_MAX_REGIONS];
 	uint8_t *notes = NULL;
-	size_t notes_len = dump_notes_build(src, &notes);
+	size_t notes_len;
 	uint64_t data_start;
 	struct elf_ctx c = { .f = f, .progress = progress };
 
-	if (!notes_len)
+	if (dump_notes_build(src, &notes, &notes_len))
 		return -1;
 	fill_headers(src, &eh, ph, notes_len, &data_start);
 	dump_file_pwrite(f, &eh, sizeof(eh), 0);

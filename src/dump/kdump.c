@@ -213,11 +213,12 @@ int dump_write_kdump(const struct dump_source *src, struct dump_file *f,
 	c->f = f;
 	c->progress = progress;
 	c->zstd = ZSTD_createCCtx();
-	notes_len = dump_notes_build(src, &notes);
-	if (!c->zstd || !notes_len) {
-		error("cannot set up the kdump compressor");
+	if (!c->zstd) {
+		error("cannot set up the zstd compressor");
 		goto out;
 	}
+	if (dump_notes_build(src, &notes, &notes_len))
+		goto out;
 	plan_layout(src, notes_len, &l);
 	write_header(c, &l);
 	write_sub_header(c, &l, notes);

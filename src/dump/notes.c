@@ -110,7 +110,7 @@ static void fill_kvmini_note(const struct dump_cpu *c, struct kvmini_cpu_note *k
 	memcpy(k->msrs, c->msrs, sizeof(c->msrs));
 }
 
-size_t dump_notes_build(const struct dump_source *src, uint8_t **out)
+int dump_notes_build(const struct dump_source *src, uint8_t **out, size_t *len)
 {
 	struct note_buf b = { 0 };
 	size_t per_cpu = note_size(NOTE_NAME_CORE, sizeof(struct x86_64_elf_prstatus)) +
@@ -120,11 +120,9 @@ size_t dump_notes_build(const struct dump_source *src, uint8_t **out)
 	b.cap = per_cpu * (size_t)src->ncpus;
 	if (src->vmcoreinfo)
 		b.cap += note_size(NOTE_NAME_VMCOREINFO, src->vmcoreinfo_len);
-	b.p = malloc(b.cap);
-	if (!b.p) {
-		error("out of memory for the dump's notes");
-		return 0;
-	}
+	b.p = malloc(b.cap ? b.cap : 1);
+	if (!b.p)
+		return error("out of memory for the dump's notes");
 	for (int i = 0; i < src->ncpus; i++) {
 		struct x86_64_elf_prstatus s;
 
@@ -143,5 +141,6 @@ size_t dump_notes_build(const struct dump_source *src, uint8_t **out)
 		add_note(&b, NOTE_NAME_KVMINI, NT_KVMINI_CPU, &k, sizeof(k));
 	}
 	*out = b.p;
-	return b.len;
+	*len = b.len;
+	return 0;
 }

@@ -1,0 +1,225 @@
+"""test_dump.py: crash dumps written by kvmini (--dump-dir): the ELF core in
+gdb with the guest's symbols, the kdump-compressed file page by page against
+it, crash and makedumpfile on both, VMCOREINFO through fw_cfg, the fault
+paths (missing or full directory, double panic, overlapping requests) and
+dumps on demand (SIGUSR1)."""
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, guest, kvmini_path, needs_kvm, run_guest
+from dumpfile import PAGE, ElfDump, KdumpDump, prstatus, qemu_state
+
+pytestmark = needs_kvm
+
+PANICKER = guest("panicker")
+REGS = {"rbx": 0x1111111111111111, "r12": 0x1212121212121212, "r13": 0x1313131313131313,
+        "r14": 0x1414141414141414, "r15": 0x1515151515151515}
+MARKER = 0x6b766d696e693031
+
+
+def dumps(d, ext=None):
+    return sorted(p for p in Path(d).iterdir()
+                  if not p.name.startswith(".") and (ext is None or p.suffix == ext))
+
+
+def leftovers(d):
+    return [p.name for p in Path(d).iterdir() if p.name.startswith(".")]
+
+
+def panic_dump(tmp_path, fmt, *extra, memory="64M", cmdline=""):
+    status, out, err = run_guest(["--kernel", PANICKER, "--memory", memory, "--dump-dir",
+                                  str(tmp_path), "--dump-format", fmt, "--cmdline", cmdline,
+                                  *extra])
+    assert status == 4, err
+    return out, err
+
+
+def test_elf_dump_opens_in_gdb(tmp_path):
+    panic_dump(tmp_path, "elf")
+    (core,) = dumps(tmp_path)
+    assert core.name.endswith("-panic.elf")
+    p = subprocess.run(["gdb", "-batch", "-nx", str(PANICKER), str(core),
+                        "-ex", "info registers", "-ex", "bt",
+                        "-ex", "p/x guest_marker", "-ex", "p/x guest_table[3]"],
+                       capture_output=True, text=True, timeout=60)
+    out = p.stdout
+    for reg, value in REGS.items():
+        assert re.search(rf"^{reg}\s+0x{value:x}\b", out, re.M), out
+    assert re.search(r"^rip\s+0x[0-9a-f]+\s+0x[0-9a-f]+ <crash_now\+\d+>", out, re.M), out
+    # gdb prints frame #0 when it loads the core, then the whole backtrace
+    frames = dict(re.findall(r"^#(\d+)\s+(?:0x[0-9a-f]+ in )?(\w+)", out, re.M))
+    assert [frames.get(str(i)) for i in range(5)] == ["crash_now", "stage_two", "stage_one", "guest_main", "startup_64"], out
+    assert f"$1 = 0x{MARKER:x}" in out
+    assert "$2 = 0x303030303030303" in out
+    assert not leftovers(tmp_path)
+
+
+@pytest.mark.parametrize("compress", ["zstd", "zlib"])
+def test_kdump_holds_the_same_pages_as_elf(tmp_path, compress):
+    panic_dump(tmp_path, "both", "--dump-compress", compress)
+    (elf_path,) = dumps(tmp_path, ".elf")
+    (kd_path,) = dumps(tmp_path, ".kdump")
+    elf, kd = ElfDump(elf_path), KdumpDump(kd_path)
+    try:
+        assert kd.version == 6 and kd.block_size == PAGE and kd.machine == "x86_64"
+        assert kd.status == {"zstd": 0x20, "zlib": 0x1}[compress]
+        assert kd.nr_cpus == 1 and kd.dump_level == 1
+        assert elf.ranges() == [(0, 64 << 20)]
+        assert kd.max_mapnr_64 == (64 << 20) // PAGE
+        compressed = zero = 0
+        for pfn in range(kd.max_mapnr_64):
+            assert kd.dumped(pfn)
+            page = kd.read_page(pfn)
+            assert page == elf.read_phys(pfn * PAGE, PAGE), f"page {pfn} differs"
+            flags = kd.desc(pfn)[2]
+            compressed += flags != 0
+            zero += page == bytes(PAGE)
+        assert compressed > 0 and zero > 0
+        assert kd.notes == elf.notes
+        assert os.path.getsize(kd_path) < 64 << 20
+        # zero pages are holes in the ELF file
+        assert os.stat(elf_path).st_blocks * 512 < 8 << 20
+    finally:
+        elf.close()
+        kd.close()
+
+
+def test_notes_per_vcpu(tmp_path):
+    panic_dump(tmp_path, "elf", "--cpus", "2")
+    (core,) = dumps(tmp_path)
+    elf = ElfDump(core)
+    names = [(n, t) for n, t, _ in elf.notes]
+    assert names == [("CORE", 1), ("CORE", 1), ("QEMU", 0), ("KVMINI", 0x4b56),
+                     ("QEMU", 0), ("KVMINI", 0x4b56)]
+    (pid0, regs0), (pid1, _) = [prstatus(d) for n, _, d in elf.notes if n == "CORE"]
+    assert (pid0, pid1) == (1, 2)
+    q = qemu_state(elf.notes[2][2])
+    assert q["version"] == 1 and q["size"] == 0x1b8 and len(elf.notes[2][2]) == 0x1b8
+    assert q["rip"] == regs0["rip"] and q["rbx"] == REGS["rbx"]
+    assert q["cr3"] == 0x9000 and q["cr0"] & 0x80000001 == 0x80000001
+    elf.close()
+
+
+def test_vmcoreinfo_from_fw_cfg(tmp_path):
+    out, _ = panic_dump(tmp_path, "both", cmdline="vmcoreinfo=1")
+    assert "fw_cfg.vmcoreinfo: ok" in out
+    (elf_path,) = dumps(tmp_path, ".elf")
+    (kd_path,) = dumps(tmp_path, ".kdump")
+    elf, kd = ElfDump(elf_path), KdumpDump(kd_path)
+    assert "OSRELEASE=6.1.0-kvmini-test\n" in elf.vmcoreinfo()
+    assert kd.vmcoreinfo() == elf.vmcoreinfo()
+    assert kd.phys_base == 16777216  # NUMBER(phys_base) from the guest's VMCOREINFO
+    assert kd.release == "6.1.0-kvmini-test"
+    elf.close()
+    kd.close()
+    for path in (elf_path, kd_path):
+        p = subprocess.run(["crash", "--osrelease", str(path)], capture_output=True,
+                           text=True, timeout=60)
+        assert p.returncode == 0 and p.stdout.strip() == "6.1.0-kvmini-test", p.stdout + p.stderr
+
+
+def test_no_vmcoreinfo_without_the_guest(tmp_path):
+    panic_dump(tmp_path, "elf")
+    (core,) = dumps(tmp_path)
+    elf = ElfDump(core)
+    assert elf.vmcoreinfo() is None
+    elf.close()
+
+
+def test_makedumpfile_converts_the_elf_core(tmp_path):
+    """Without kernel symbols makedumpfile can still read our ELF core and
+    write a kdump-compressed file excluding zero pages (-d 1); its pages must
+    be ours."""
+    panic_dump(tmp_path, "elf")
+    (core,) = dumps(tmp_path)
+    out = tmp_path / "md.kdump"
+    p = subprocess.run(["makedumpfile", "-c", "-d", "1", str(core), str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert "makedumpfile Completed" in p.stdout + p.stderr, p.stdout + p.stderr
+    elf, kd = ElfDump(core), KdumpDump(out)
+    checked = 0
+    for pfn in range(kd.max_mapnr_64):
+        page = elf.read_phys(pfn * PAGE, PAGE)
+        if kd.dumped(pfn):
+            assert kd.read_page(pfn) == page
+            checked += 1
+        else:
+            assert page == bytes(PAGE), f"makedumpfile dropped non-zero page {pfn}"
+    assert checked > 0
+    elf.close()
+    kd.close()
+
+
+@pytest.mark.parametrize("fmt", ["elf", "kdump"])
+def test_makedumpfile_reads_vmcoreinfo(tmp_path, fmt):
+    """With VMCOREINFO, makedumpfile goes on to look up kernel symbols (which a
+    test guest does not have): it got past the headers and the note."""
+    panic_dump(tmp_path, fmt, "--dump-compress", "zlib", cmdline="vmcoreinfo=1")
+    (core,) = dumps(tmp_path)
+    p = subprocess.run(["makedumpfile", "--dump-dmesg", str(core), str(tmp_path / "dmesg")],
+                       capture_output=True, text=True, timeout=60)
+    assert "Can't get the symbol of system_utsname" in p.stdout + p.stderr, p.stdout + p.stderr
+
+
+def test_triple_fault_is_dumped(tmp_path):
+    status, _, err = run_guest(["--kernel", PANICKER, "--memory", "32M", "--dump-dir",
+                                str(tmp_path), "--cmdline", "action=triplefault"])
+    assert status == 6, err
+    (core,) = dumps(tmp_path)
+    assert core.name.endswith("-triple-fault.kdump")
+
+
+def test_dump_on_selects_events(tmp_path):
+    status, _, err = run_guest(["--kernel", PANICKER, "--memory", "32M", "--dump-dir",
+                                str(tmp_path), "--dump-on", "triple-fault"])
+    assert status == 4, err
+    assert dumps(tmp_path) == []
+    status, _, err = run_guest(["--kernel", PANICKER, "--dump-dir", str(tmp_path),
+                                "--dump-on", "panic,reboot"])
+    assert status == 2 and "--dump-on 'panic,reboot'" in err
+
+
+def test_missing_dump_dir(tmp_path):
+    status, _, err = run_guest(["--kernel", PANICKER, "--dump-dir", str(tmp_path / "nope")])
+    assert status == 1
+    assert f"--dump-dir {tmp_path / 'nope'} is not a writable directory" in err
+
+
+def test_panic_twice_gives_one_dump(tmp_path):
+    """Two pvpanic writes (rep outsb): one complete dump. (KVM may exit once per
+    byte, so the second write can also die with the VM; tests/unit/test_dump.c
+    reports a second crash to the dumper directly.)"""
+    status, _, err = run_guest(["--kernel", PANICKER, "--memory", "32M", "--dump-dir",
+                                str(tmp_path), "--dump-format", "both",
+                                "--cmdline", "action=panic2"])
+    assert status == 4, err
+    assert [p.suffix for p in dumps(tmp_path)] == [".elf", ".kdump"]
+    assert err.count("dump written") == 2
+    assert not leftovers(tmp_path)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8M", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_full_dump_dir_leaves_no_file(small_tmpfs):
+    status, _, err = run_guest(["--kernel", PANICKER, "--memory", "64M", "--dump-dir",
+                                str(small_tmpfs), "--dump-format", "elf",
+                                "--cmdline", "fill=16"])
+    assert status == 4, err
+    assert "the dump directory is full" in err and "No space left on device" in err
+    assert list(small_tmpfs.iterdir()) == []
