@@ -10,6 +10,7 @@ static const struct command {
 	const char *summary;
 } commands[] = {
 	{ "run", cmd_run, "boot a kernel (or the bundled demo guest) in a new VM" },
+	{ "dump-info", cmd_dump_info, "print what a crash dump holds (vCPUs, memory, messages)" },
 };
 
 static void usage(FILE *out)

@@ -223,3 +223,59 @@ def test_full_dump_dir_leaves_no_file(small_tmpfs):
     assert status == 4, err
     assert "the dump directory is full" in err and "No space left on device" in err
     assert list(small_tmpfs.iterdir()) == []
+
+
+def dump_info(path, *args):
+    p = subprocess.run([kvmini_path(), "dump-info", *args, str(path)], capture_output=True,
+                       text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+@pytest.mark.parametrize("fmt,compress", [("elf", "zstd"), ("kdump", "zstd"), ("kdump", "zlib")])
+def test_dump_info(tmp_path, fmt, compress):
+    panic_dump(tmp_path, fmt, "--dump-compress", compress, "--cpus", "2",
+               cmdline="vmcoreinfo=1")
+    (core,) = dumps(tmp_path)
+    status, out, err = dump_info(core)
+    assert status == 0, err
+    if fmt == "elf":
+        assert "format: ELF64 core" in out
+    else:
+        assert "format: kdump-compressed (diskdump header version 6)" in out
+        assert f"compression: {compress}" in out
+        assert "phys_base: 0x1000000" in out
+    assert "  0x0000000000000000-0x0000000003ffffff 64 MiB" in out
+    assert "vCPUs: 2" in out and "vCPU 0 (pid 1):" in out and "vCPU 1 (pid 2):" in out
+    assert "RBX=1111111111111111" in out and "R15=1515151515151515" in out
+    assert "CR3=0000000000009000" in out and "EFER=0000000000000500" in out
+    assert "PAT=" in out and "DR7=" in out
+    assert "OSRELEASE=6.1.0-kvmini-test" in out
+    assert out.rstrip().endswith("[    1.500000] kvmini panicker: putting known values in place\n"
+                                 "  [    3.000000] Kernel panic - not syncing: kvmini test panic")
+    status, out, _ = dump_info(core, "--lines", "1")
+    assert "test panic" in out and "known values" not in out
+
+
+def test_dump_info_rejects_damaged_files(tmp_path):
+    panic_dump(tmp_path, "both", cmdline="vmcoreinfo=1")
+    for core in dumps(tmp_path):
+        data = core.read_bytes()
+        cases = {"truncated": data[:5000], "garbage": os.urandom(9000),
+                 "empty": b"", "header-only": data[:64]}
+        if core.suffix == ".kdump":
+            bad = bytearray(data)
+            bad[4096 + 96:4096 + 104] = (1 << 62).to_bytes(8, "little")  # max_mapnr_64
+            cases["huge-mapnr"] = bytes(bad)
+            bad = bytearray(data)
+            bad[4096 + 48:4096 + 56] = (1 << 60).to_bytes(8, "little")  # offset_note
+            cases["note-offset"] = bytes(bad)
+        else:
+            bad = bytearray(data)
+            bad[64 + 32:64 + 40] = (1 << 40).to_bytes(8, "little")  # PT_NOTE p_filesz
+            cases["note-size"] = bytes(bad)
+        for name, content in cases.items():
+            path = tmp_path / f"bad-{name}{core.suffix}"
+            path.write_bytes(content)
+            status, out, err = dump_info(path)
+            assert status == 1, f"{name}: {out} {err}"
+            assert "kvmini: error:" in err and "Sanitizer" not in err, f"{name}: {err}"

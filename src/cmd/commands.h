@@ -3,5 +3,6 @@
 #define KVMINI_COMMANDS_H
 
 int cmd_run(int argc, char **argv);
+int cmd_dump_info(int argc, char **argv);
 
 #endif

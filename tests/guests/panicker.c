@@ -21,13 +21,109 @@ volatile uint64_t spin_counter;
 struct vmcoreinfo_note {
 	uint32_t namesz, descsz, type;
 	char name[12];
-	char desc[256];
+	char desc[2048];
 };
 
 static struct vmcoreinfo_note note __attribute__((aligned(4096)));
-static const char vmcoreinfo_text[] =
+static const char vmcoreinfo_head[] =
 	"OSRELEASE=6.1.0-kvmini-test\nPAGESIZE=4096\nNUMBER(phys_base)=16777216\n"
 	"KERNELOFFSET=2a000000\nCRASHTIME=1700000000\n";
+
+/* A printk ring buffer with Linux's structure (its field offsets go into
+ * VMCOREINFO), holding the guest's messages for `kvmini dump-info`. */
+struct blk_lpos { uint64_t begin, next; };
+struct prb_desc { uint64_t state_var; struct blk_lpos text_blk_lpos; };
+struct printk_info { uint64_t seq, ts_nsec; uint16_t text_len; uint8_t facility, flags; };
+struct desc_ring { uint32_t count_bits; uint64_t descs, infos, head_id, tail_id; };
+struct data_ring { uint32_t size_bits; uint64_t data, head_lpos, tail_lpos; };
+struct printk_ringbuffer { struct desc_ring desc_ring; struct data_ring text_data_ring; };
+
+#define PRB_COUNT_BITS 3
+#define PRB_SIZE_BITS 10
+static struct prb_desc prb_descs[1 << PRB_COUNT_BITS];
+static struct printk_info prb_infos[1 << PRB_COUNT_BITS];
+static uint64_t prb_text[(1 << PRB_SIZE_BITS) / 8];
+static struct printk_ringbuffer printk_rb;
+struct printk_ringbuffer *prb = &printk_rb;
+static const char *const messages[] = {
+	"kvmini panicker: putting known values in place",
+	"Kernel panic - not syncing: kvmini test panic",
+};
+
+static void log_messages(void)
+{
+	uint64_t lpos = 0;
+
+	printk_rb.desc_ring = (struct desc_ring){ PRB_COUNT_BITS, (uint64_t)(uintptr_t)prb_descs,
+		(uint64_t)(uintptr_t)prb_infos, 1, 0 };
+	printk_rb.text_data_ring = (struct data_ring){ PRB_SIZE_BITS,
+		(uint64_t)(uintptr_t)prb_text, 0, 0 };
+	for (uint64_t id = 0; id < 2; id++) {
+		uint16_t len = (uint16_t)strlen(messages[id]);
+		uint64_t next = lpos + ((8 + len + 7) & ~7ULL);
+
+		prb_text[lpos / 8] = id;
+		memcpy((uint8_t *)prb_text + lpos + 8, messages[id], len);
+		prb_descs[id] = (struct prb_desc){ 2ULL << 62 | id, { lpos, next } };
+		prb_infos[id] = (struct printk_info){ .seq = id, .ts_nsec = 1500000000ULL * (id + 1),
+						      .text_len = len };
+		lpos = next;
+	}
+	printk_rb.text_data_ring.head_lpos = lpos;
+}
+
+static char *append(char *p, const char *s)
+{
+	while (*s)
+		*p++ = *s++;
+	return p;
+}
+
+static char *append_num(char *p, const char *key, uint64_t v, int hex)
+{
+	char buf[24];
+	int i = 23;
+
+	buf[i] = 0;
+	do {
+		buf[--i] = "0123456789abcdef"[v % (hex ? 16 : 10)];
+		v /= hex ? 16 : 10;
+	} while (v);
+	p = append(p, key);
+	*p++ = '=';
+	p = append(p, buf + i);
+	*p++ = '\n';
+	return p;
+}
+
+#define OFF(key, type, field) p = append_num(p, "OFFSET(" key ")", __builtin_offsetof(type, field), 0)
+#define SIZE(key, type) p = append_num(p, "SIZE(" key ")", sizeof(type), 0)
+
+static uint32_t build_vmcoreinfo(char *text)
+{
+	char *p = append(text, vmcoreinfo_head);
+
+	p = append_num(p, "SYMBOL(prb)", (uint64_t)(uintptr_t)&prb, 1);
+	OFF("printk_ringbuffer.desc_ring", struct printk_ringbuffer, desc_ring);
+	OFF("printk_ringbuffer.text_data_ring", struct printk_ringbuffer, text_data_ring);
+	OFF("prb_desc_ring.count_bits", struct desc_ring, count_bits);
+	OFF("prb_desc_ring.descs", struct desc_ring, descs);
+	OFF("prb_desc_ring.infos", struct desc_ring, infos);
+	OFF("prb_desc_ring.head_id", struct desc_ring, head_id);
+	OFF("prb_desc_ring.tail_id", struct desc_ring, tail_id);
+	SIZE("prb_desc", struct prb_desc);
+	OFF("prb_desc.state_var", struct prb_desc, state_var);
+	OFF("prb_desc.text_blk_lpos", struct prb_desc, text_blk_lpos);
+	OFF("prb_data_blk_lpos.begin", struct blk_lpos, begin);
+	OFF("prb_data_blk_lpos.next", struct blk_lpos, next);
+	SIZE("printk_info", struct printk_info);
+	OFF("printk_info.seq", struct printk_info, seq);
+	OFF("printk_info.ts_nsec", struct printk_info, ts_nsec);
+	OFF("printk_info.text_len", struct printk_info, text_len);
+	OFF("prb_data_ring.size_bits", struct data_ring, size_bits);
+	OFF("prb_data_ring.data", struct data_ring, data);
+	return (uint32_t)(p - text);
+}
 
 struct fw_cfg_dma { uint32_t control, length; uint64_t address; } __attribute__((packed));
 struct vmcoreinfo_desc { uint16_t host_format, guest_format; uint32_t size; uint64_t paddr; }
@@ -77,10 +173,10 @@ static void give_vmcoreinfo(void)
 		report_str("fw_cfg", "missing");
 		return;
 	}
+	log_messages();
 	note.namesz = 11;
-	note.descsz = sizeof(vmcoreinfo_text) - 1;
+	note.descsz = build_vmcoreinfo(note.desc);
 	memcpy(note.name, "VMCOREINFO", 11);
-	memcpy(note.desc, vmcoreinfo_text, sizeof(vmcoreinfo_text) - 1);
 	desc = (struct vmcoreinfo_desc){ .guest_format = 1, .size = sizeof(note),
 					 .paddr = (uint64_t)(uintptr_t)&note };
 	dma = (struct fw_cfg_dma){ .control = be32((uint32_t)key << 16 | 0x08 | 0x10),
