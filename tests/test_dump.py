@@ -279,3 +279,176 @@ def test_dump_info_rejects_damaged_files(tmp_path):
             status, out, err = dump_info(path)
             assert status == 1, f"{name}: {out} {err}"
             assert "kvmini: error:" in err and "Sanitizer" not in err, f"{name}: {err}"
+
+
+class Monitor:
+    """A running `kvmini run` whose stderr is read line by line."""
+
+    def __init__(self, args, log):
+        env = dict(os.environ)
+        env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        self.log = log
+        self.p = subprocess.Popen([kvmini_path(), "run", *args, "--console", f"file:{log}"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, env=env)
+        self.err = ""
+        self._buf = b""
+
+    def wait_console(self, text, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log.exists() and text in self.log.read_text(errors="replace"):
+                return
+            assert self.p.poll() is None, f"kvmini ended: {self.p.returncode} {self.read_err()}"
+            time.sleep(0.02)
+        raise AssertionError(f"console never showed {text!r}")
+
+    def wait_err(self, text, count=1, timeout=60):
+        deadline = time.monotonic() + timeout
+        while self.err.count(text) < count:
+            left = deadline - time.monotonic()
+            assert left > 0, f"stderr never showed {text!r} x{count}: {self.err}"
+            ready, _, _ = select.select([self.p.stderr], [], [], min(left, 0.5))
+            if ready:
+                chunk = os.read(self.p.stderr.fileno(), 65536)
+                assert chunk, f"kvmini ended: {self.err}"
+                self.err += chunk.decode(errors="replace")
+
+    def read_err(self):
+        return self.err
+
+    def memfd(self):
+        fd_dir = Path(f"/proc/{self.p.pid}/fd")
+        for fd in fd_dir.iterdir():
+            try:
+                if os.readlink(fd).startswith("/memfd:kvmini-guest-ram"):
+                    return str(fd)
+            except OSError:
+                continue
+        raise AssertionError("guest memfd not found")
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            rest = self.p.communicate(timeout=30)[1]
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            rest = self.p.communicate()[1]
+        self.err += rest.decode(errors="replace")
+        return self.p.returncode
+
+
+def symbol(name):
+    out = subprocess.run(["nm", PANICKER], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        addr, _, sym = line.split()
+        if sym == name:
+            return int(addr, 16)
+    raise KeyError(name)
+
+
+def spin_counter_in(path):
+    elf = ElfDump(path)
+    try:
+        return int.from_bytes(elf.read_phys(symbol("spin_counter"), 8), "little")
+    finally:
+        elf.close()
+
+
+def test_sigusr1_dumps_and_the_guest_resumes(tmp_path):
+    dumps_dir = tmp_path / "dumps"
+    dumps_dir.mkdir()
+    m = Monitor(["--kernel", PANICKER, "--memory", "64M", "--dump-dir", str(dumps_dir),
+                 "--dump-format", "elf", "--cmdline", "action=spin"], tmp_path / "console")
+    try:
+        m.wait_console("action: spin")
+        m.p.send_signal(signal.SIGUSR1)
+        m.wait_err("dump written")
+        (first,) = dumps(dumps_dir)
+        assert first.name.endswith("-request.elf")
+        before = spin_counter_in(first)
+        assert before > 0
+        # the guest runs again: its counter moves on in live memory
+        with open(m.memfd(), "rb") as mem:
+            deadline = time.monotonic() + 30
+            while True:
+                mem.seek(symbol("spin_counter"))
+                now = int.from_bytes(mem.read(8), "little")
+                if now > before:
+                    break
+                assert time.monotonic() < deadline, "the guest did not resume after the dump"
+                time.sleep(0.01)
+        m.p.send_signal(signal.SIGUSR1)
+        m.wait_err("dump written", count=2)
+        second = [p for p in dumps(dumps_dir) if p != first]
+        assert len(second) == 1 and spin_counter_in(second[0]) >= now
+        assert m.p.poll() is None
+    finally:
+        status = m.stop()
+    assert status == 10, m.read_err()
+    assert not leftovers(dumps_dir)
+
+
+def test_sigusr1_while_a_dump_is_written_is_refused(tmp_path):
+    dumps_dir = tmp_path / "dumps"
+    dumps_dir.mkdir()
+    m = Monitor(["--kernel", PANICKER, "--memory", "512M", "--dump-dir", str(dumps_dir),
+                 "--dump-format", "both", "--dump-compress", "zlib",
+                 "--cmdline", "action=spin"], tmp_path / "console")
+    try:
+        m.wait_console("action: spin")
+        # 256 MiB of incompressible pages make the dump take seconds
+        block = os.urandom(1 << 20)
+        with open(m.memfd(), "r+b") as mem:
+            mem.seek(64 << 20)
+            for _ in range(256):
+                mem.write(block)
+        m.p.send_signal(signal.SIGUSR1)
+        m.wait_err("dump (request): stopping the guest")
+        m.p.send_signal(signal.SIGUSR1)
+        m.wait_err("refused")
+        m.wait_err("dump written", count=2, timeout=180)
+        assert m.err.index("refused") < m.err.index("dump written")
+        assert [p.suffix for p in dumps(dumps_dir)] == [".elf", ".kdump"]
+        assert m.p.poll() is None
+    finally:
+        status = m.stop()
+    assert status == 10, m.read_err()
+    assert m.err.count("dump (request)") == 1
+    assert not leftovers(dumps_dir)
+
+
+@pytest.mark.skipif(os.path.exists("/sys/module/kvm_pvm") or not (
+    os.path.exists("/sys/module/kvm_intel") or os.path.exists("/sys/module/kvm_amd")),
+    reason="a stock Linux guest needs hardware virtualization (kvm_intel/kvm_amd); "
+           "this host has a paravirtual KVM (PVM) that cannot boot one")
+def test_crash_opens_a_linux_panic_dump(tmp_path):
+    """Boots Debian's stock kernel, panics it through sysrq and opens the
+    kdump file in crash with the matching vmlinux/System.map: no extra flags
+    (phys_base and KASLR come from VMCOREINFO handed over through fw_cfg)."""
+    release = os.uname().release
+    kernel = Path(f"/boot/vmlinuz-{release}")
+    vmlinux = Path(f"/usr/lib/debug/boot/vmlinux-{release}")
+    if not kernel.exists() or not vmlinux.exists():
+        pytest.skip(f"needs /boot/vmlinuz-{release} and its debug vmlinux (linux-image-*-dbg)")
+    initrd = tmp_path / "initrd.gz"
+    root = tmp_path / "root"
+    (root / "bin").mkdir(parents=True)
+    shutil.copy("/bin/busybox", root / "bin" / "busybox")
+    (root / "init").write_text("#!/bin/busybox sh\n/bin/busybox mount -t proc p /proc\n"
+                               "echo c > /proc/sysrq-trigger\n")
+    (root / "init").chmod(0o755)
+    (root / "proc").mkdir()
+    subprocess.run(f"cd {root} && find . | cpio -o -H newc | gzip > {initrd}", shell=True,
+                   check=True)
+    dumps_dir = tmp_path / "dumps"
+    dumps_dir.mkdir()
+    status, _, err = run_guest(["--kernel", str(kernel), "--initrd", str(initrd), "--memory",
+                                "1G", "--cmdline", "console=ttyS0 panic=-1 sysrq_always_enabled",
+                                "--dump-dir", str(dumps_dir)], timeout=300)
+    assert status == 4, err
+    (core,) = dumps(dumps_dir)
+    p = subprocess.run(["crash", "-s", str(vmlinux), str(core)], input="sys\nbt\nlog\nquit\n",
+                       capture_output=True, text=True, timeout=300)
+    assert "PANIC:" in p.stdout and "sysrq" in p.stdout.lower(), p.stdout + p.stderr
