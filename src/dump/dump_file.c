@@ -51,6 +51,7 @@ void dump_file_pwrite(struct dump_file *f, const void *buf, size_t len, uint64_t
 			break;
 		}
 		p += n;
+		f->written += (uint64_t)n;
 		off += (uint64_t)n;
 		len -= (size_t)n;
 	}

@@ -17,6 +17,7 @@ struct dump_file {
 	const char *dir;
 	int err;              /* first write error (errno), 0 if none */
 	uint64_t size;        /* file size so far (end of the furthest write) */
+	uint64_t written;     /* bytes actually written (zero pages of an ELF are holes) */
 	struct dump_progress *progress;
 };
 

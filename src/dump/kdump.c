@@ -1,13 +1,12 @@
 /* kdump.c: the kdump-compressed (diskdump, header version 6) writer: header,
  * sub-header with phys_base, VMCOREINFO and the notes, two page bitmaps, one
  * descriptor per RAM page, then the page data: every zero page shares one
- * block, the others are compressed one by one (zstd or zlib). */
+ * block, the others are compressed one by one (zstd or zlib) on every CPU. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
-#include <zstd.h>
 
+#include "dump/compress_pool.h"
 #include "dump/kdump_format.h"
 #include "dump/ram_walk.h"
 #include "dump/writers.h"
@@ -20,10 +19,9 @@ struct kdump_ctx {
 	const struct dump_source *src;
 	struct dump_file *f;
 	struct dump_progress *progress;
-	ZSTD_CCtx *zstd;
+	struct compress_pool pool;
 	struct kdump_page_desc zero_desc;
 	struct dump_stream descs, data;
-	uint8_t cbuf[2 * KDUMP_BLOCK_SIZE];
 };
 
 struct kdump_layout {
@@ -131,51 +129,38 @@ static int write_bitmaps(struct kdump_ctx *c, const struct kdump_layout *l)
 	return 0;
 }
 
-/* Compresses one page into c->cbuf; returns its size and sets *flags, or
- * stores it as is (flags 0) when it does not shrink. */
-static size_t compress_page(struct kdump_ctx *c, const uint8_t *page, uint32_t *flags,
-			    const uint8_t **out)
+static void write_compressed(struct kdump_ctx *c, const uint8_t *pages, size_t npages)
 {
-	size_t n = 0;
+	int used = compress_pool_run(&c->pool, pages, npages);
 
-	if (c->src->compression == DUMP_COMPRESS_ZLIB) {
-		uLongf len = sizeof(c->cbuf);
+	for (int i = 0; i < used; i++) {
+		const struct compress_slice *s = c->pool.slices[i];
+		uint64_t pos = dump_stream_pos(&c->data);
 
-		if (compress2(c->cbuf, &len, page, KDUMP_BLOCK_SIZE, 1) == Z_OK)
-			n = len;
-	} else {
-		n = ZSTD_compressCCtx(c->zstd, c->cbuf, sizeof(c->cbuf), page, KDUMP_BLOCK_SIZE, 1);
-		if (ZSTD_isError(n))
-			n = 0;
+		for (size_t j = 0; j < s->npages; j++) {
+			struct kdump_page_desc d = { .offset = pos, .size = s->size[j],
+						     .flags = s->flags[j] };
+
+			dump_stream_write(&c->descs, &d, sizeof(d));
+			pos += s->size[j];
+		}
+		dump_stream_write(&c->data, s->out, s->out_len);
 	}
-	if (n == 0 || n >= KDUMP_BLOCK_SIZE) {
-		*flags = 0;
-		*out = page;
-		return KDUMP_BLOCK_SIZE;
-	}
-	*flags = compression_flag(c->src->compression);
-	*out = c->cbuf;
-	return n;
-}
-
-static void write_page(struct kdump_ctx *c, const uint8_t *page)
-{
-	struct kdump_page_desc d = { .offset = dump_stream_pos(&c->data) };
-	const uint8_t *out;
-
-	d.size = (uint32_t)compress_page(c, page, &d.flags, &out);
-	dump_stream_write(&c->data, out, d.size);
-	dump_stream_write(&c->descs, &d, sizeof(d));
 }
 
 static int write_run(void *opaque, uint64_t gpa, const uint8_t *host, uint64_t len)
 {
 	struct kdump_ctx *c = opaque;
 
-	for (uint64_t off = 0; off < len; off += KDUMP_BLOCK_SIZE) {
-		if (host)
-			write_page(c, host + off);
-		else
+	for (uint64_t off = 0; off < len; off += POOL_MAX_PAGES * KDUMP_BLOCK_SIZE) {
+		uint64_t n = len - off < POOL_MAX_PAGES * KDUMP_BLOCK_SIZE ?
+			     len - off : POOL_MAX_PAGES * KDUMP_BLOCK_SIZE;
+
+		if (host) {
+			write_compressed(c, host + off, n / KDUMP_BLOCK_SIZE);
+			continue;
+		}
+		for (uint64_t z = 0; z < n; z += KDUMP_BLOCK_SIZE)
 			dump_stream_write(&c->descs, &c->zero_desc, sizeof(c->zero_desc));
 	}
 	dump_progress_add(c->progress, len);
@@ -212,10 +197,9 @@ int dump_write_kdump(const struct dump_source *src, struct dump_file *f,
 	c->src = src;
 	c->f = f;
 	c->progress = progress;
-	c->zstd = ZSTD_createCCtx();
-	if (!c->zstd) {
-		error("cannot set up the zstd compressor");
-		goto out;
+	if (compress_pool_init(&c->pool, src->compression)) {
+		free(c);
+		return -1;
 	}
 	if (dump_notes_build(src, &notes, &notes_len))
 		goto out;
@@ -227,7 +211,7 @@ int dump_write_kdump(const struct dump_source *src, struct dump_file *f,
 out:
 	dump_stream_free(&c->descs);
 	dump_stream_free(&c->data);
-	ZSTD_freeCCtx(c->zstd);
+	compress_pool_destroy(&c->pool);
 	free(notes);
 	free(c);
 	return ret;

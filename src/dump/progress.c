@@ -55,3 +55,8 @@ double dump_progress_end(struct dump_progress *p)
 	}
 	return t - p->start;
 }
+
+double dump_progress_elapsed(const struct dump_progress *p)
+{
+	return now() - p->start;
+}

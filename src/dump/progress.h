@@ -20,5 +20,7 @@ void dump_progress_start(struct dump_progress *p, const char *what, uint64_t tot
 void dump_progress_add(struct dump_progress *p, uint64_t bytes);
 /* Ends the live line and returns the elapsed seconds. */
 double dump_progress_end(struct dump_progress *p);
+/* Seconds since dump_progress_start. */
+double dump_progress_elapsed(const struct dump_progress *p);
 
 #endif

@@ -28,11 +28,13 @@ static int write_format(const struct dump_source *src, const char *dir, const ch
 		dump_file_abort(&f);
 		return error("dump %s/%s abandoned", dir, name);
 	}
-	seconds = dump_progress_end(&progress);
+	dump_progress_end(&progress);
 	if (dump_file_commit(&f))
 		return -1;
-	info("dump written: %s/%s (%llu MiB of RAM in %.2f s)", dir, name,
-	     (unsigned long long)(src->mem->size >> 20), seconds);
+	seconds = dump_progress_elapsed(&progress);
+	info("dump written: %s/%s (%llu MiB of RAM, %llu MiB written, in %.2f s)", dir, name,
+	     (unsigned long long)(src->mem->size >> 20), (unsigned long long)(f.written >> 20),
+	     seconds);
 	return 0;
 }
 
