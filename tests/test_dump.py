@@ -64,7 +64,7 @@ def test_elf_dump_opens_in_gdb(tmp_path):
 
 @pytest.mark.parametrize("compress", ["zstd", "zlib"])
 def test_kdump_holds_the_same_pages_as_elf(tmp_path, compress):
-    panic_dump(tmp_path, "both", "--dump-compress", compress)
+    panic_dump(tmp_path, "both", "--dump-compress", compress, cmdline="fill=4")
     (elf_path,) = dumps(tmp_path, ".elf")
     (kd_path,) = dumps(tmp_path, ".kdump")
     elf, kd = ElfDump(elf_path), KdumpDump(kd_path)
@@ -98,7 +98,7 @@ def test_notes_per_vcpu(tmp_path):
     elf = ElfDump(core)
     names = [(n, t) for n, t, _ in elf.notes]
     assert names == [("CORE", 1), ("CORE", 1), ("QEMU", 0), ("KVMINI", 0x4b56),
-                     ("QEMU", 0), ("KVMINI", 0x4b56)]
+                     ("QEMU", 0), ("KVMINI", 0x4b56), ("KVMINI", 0x4b57)]
     (pid0, regs0), (pid1, _) = [prstatus(d) for n, _, d in elf.notes if n == "CORE"]
     assert (pid0, pid1) == (1, 2)
     q = qemu_state(elf.notes[2][2])
@@ -244,6 +244,9 @@ def test_dump_info(tmp_path, fmt, compress):
         assert "format: kdump-compressed (diskdump header version 6)" in out
         assert f"compression: {compress}" in out
         assert "phys_base: 0x1000000" in out
+    assert "reason: panic (vCPU 0)" in out
+    assert "kernel phys_base: 0x1000000 (from VMCOREINFO)" in out
+    assert "KASLR offset: 0x2a000000" in out
     assert "  0x0000000000000000-0x0000000003ffffff 64 MiB" in out
     assert "vCPUs: 2" in out and "vCPU 0 (pid 1):" in out and "vCPU 1 (pid 2):" in out
     assert "RBX=1111111111111111" in out and "R15=1515151515151515" in out

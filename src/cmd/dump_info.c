@@ -139,6 +139,30 @@ static void print_cpu(const struct dump_reader *r, int cpu)
 	}
 }
 
+static void print_dump_note(const struct dump_reader *r)
+{
+	struct dump_note n;
+	size_t pos = 0;
+
+	while (dump_reader_next_note(r, &pos, &n)) {
+		struct kvmini_dump_note d;
+
+		if (strcmp(n.name, NOTE_NAME_KVMINI) || n.type != NT_KVMINI_DUMP ||
+		    n.desc_len < sizeof(d))
+			continue;
+		memcpy(&d, n.desc, sizeof(d));
+		printf("reason: %.*s", (int)sizeof(d.reason), d.reason);
+		if (d.crashing_cpu >= 0)
+			printf(" (vCPU %d)", d.crashing_cpu);
+		printf("\n");
+		if (d.flags & KVMINI_DUMP_PHYS_BASE)
+			printf("kernel phys_base: 0x%llx (from %s)\n", (unsigned long long)d.phys_base,
+			       d.flags & KVMINI_DUMP_FROM_IDT ? "the IDT and page tables" : "VMCOREINFO");
+		if (d.flags & KVMINI_DUMP_KASLR)
+			printf("KASLR offset: 0x%llx\n", (unsigned long long)d.kaslr_offset);
+	}
+}
+
 static int count_cpus(const struct dump_reader *r)
 {
 	struct dump_note n;
@@ -203,6 +227,7 @@ int cmd_dump_info(int argc, char **argv)
 	}
 	printf("file: %s\n", path);
 	print_format(&r);
+	print_dump_note(&r);
 	print_ranges(&r);
 	cpus = count_cpus(&r);
 	printf("vCPUs: %d\n", cpus);

@@ -76,6 +76,7 @@ static void phys_base_from_idt(struct dump_source *src)
 		return;
 	src->phys_base = handler_pa - (handler - X86_START_KERNEL_MAP);
 	src->have_phys_base = true;
+	src->phys_base_from_idt = true;
 }
 
 void dump_source_derive(struct dump_source *src)

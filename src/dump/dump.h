@@ -29,7 +29,7 @@ int dump_parse_compression(struct dump_options *o, const char *arg);
 
 /* Registers the VM listener and the SIGUSR1 handler (call before vm_run). */
 struct dumper *dumper_create(struct vm *vm, const struct dump_options *o);
-/* Waits for a dump on demand still being written (call after vm_run). */
+/* Waits for any dump still being written (call after vm_run). */
 void dumper_stop(struct dumper *d);
 
 #endif

@@ -27,7 +27,7 @@ struct dump_source {
 	size_t vmcoreinfo_len;
 	uint64_t phys_base;
 	uint64_t kaslr_offset;
-	bool have_phys_base, have_kaslr;
+	bool have_phys_base, have_kaslr, phys_base_from_idt;
 	char osrelease[65];
 	enum dump_compression compression;
 };
@@ -37,7 +37,8 @@ struct dump_source {
 void dump_source_derive(struct dump_source *src);
 
 /* Builds the PT_NOTE contents: per vCPU a CORE NT_PRSTATUS, then the
- * VMCOREINFO note, per vCPU a QEMU CPU-state note and a KVMINI note.
+ * VMCOREINFO note, per vCPU a QEMU CPU-state note and a KVMINI note, and
+ * a KVMINI dump note (phys_base, KASLR offset, reason).
  * Sets *out (malloc'ed) and *len; -1 when out of memory. */
 int dump_notes_build(const struct dump_source *src, uint8_t **out, size_t *len);
 

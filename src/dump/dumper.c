@@ -23,6 +23,7 @@ struct dumper {
 	struct dump_options opt;
 	int signal_fd;
 	pthread_mutex_t lock;
+	pthread_cond_t idle;  /* signalled when busy goes false */
 	bool busy;            /* a dump is being written */
 	bool crash_taken;     /* the guest's crash has been (or is being) dumped */
 	bool worker_started;
@@ -82,6 +83,7 @@ static bool on_guest_event(struct vm *vm, struct vcpu *vcpu, enum vm_event ev, v
 	dump_take(vm, &d->opt, event_reason(ev), cpu, seq);
 	pthread_mutex_lock(&d->lock);
 	d->busy = false;
+	pthread_cond_broadcast(&d->idle);
 	pthread_mutex_unlock(&d->lock);
 	return false; /* exit with the crash status */
 }
@@ -105,6 +107,7 @@ static void *dump_worker(void *opaque)
 		pthread_mutex_lock(&d->lock);
 	}
 	d->busy = false;
+	pthread_cond_broadcast(&d->idle);
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
 }
@@ -187,6 +190,7 @@ struct dumper *dumper_create(struct vm *vm, const struct dump_options *o)
 	d->opt = *o;
 	d->signal_fd = -1;
 	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->idle, NULL);
 	if (watch_dump_signal(d) || vm_add_listener(vm, on_guest_event, d)) {
 		if (d->signal_fd >= 0)
 			close(d->signal_fd);
@@ -197,10 +201,14 @@ struct dumper *dumper_create(struct vm *vm, const struct dump_options *o)
 
 void dumper_stop(struct dumper *d)
 {
+	bool started;
+
 	if (!d)
 		return;
 	pthread_mutex_lock(&d->lock);
-	bool started = d->worker_started;
+	while (d->busy) /* a crash dump in a vCPU thread finishes before the VM goes */
+		pthread_cond_wait(&d->idle, &d->lock);
+	started = d->worker_started;
 	d->worker_started = false;
 	pthread_mutex_unlock(&d->lock);
 	if (started)

@@ -60,11 +60,24 @@ struct kvmini_cpu_note {
 	uint64_t msrs[KVMINI_NOTE_NMSRS];
 };
 
+/* One per dump: what kvmini knew about where the kernel lies. */
+#define KVMINI_DUMP_PHYS_BASE 0x1  /* phys_base is known */
+#define KVMINI_DUMP_KASLR     0x2  /* kaslr_offset is known */
+#define KVMINI_DUMP_FROM_IDT  0x4  /* phys_base came from the IDT, not VMCOREINFO */
+
+struct kvmini_dump_note {
+	uint32_t version, flags;
+	uint64_t phys_base, kaslr_offset;
+	int32_t crashing_cpu;
+	char reason[20];
+};
+
 #define NOTE_NAME_CORE "CORE"
 #define NOTE_NAME_QEMU "QEMU"
 #define NOTE_NAME_KVMINI "KVMINI"
 #define NOTE_NAME_VMCOREINFO "VMCOREINFO"
 #define NT_PRSTATUS_TYPE 1
 #define NT_KVMINI_CPU 0x4b56
+#define NT_KVMINI_DUMP 0x4b57
 
 #endif

@@ -1,8 +1,10 @@
 /* notes.c: the ELF notes of a dump: per vCPU a CORE NT_PRSTATUS (what gdb
  * and crash read registers from), the guest's VMCOREINFO, per vCPU a QEMU
  * CPU-state note (CR0-CR4, GDT/IDT: crash finds phys_base and KASLR from it)
- * and a KVMINI note (debug registers, MSRs). */
+ * and a KVMINI note (debug registers, MSRs); last, what kvmini derived
+ * (phys_base, KASLR offset) in a KVMINI dump note. */
 #include <elf.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,14 +112,28 @@ static void fill_kvmini_note(const struct dump_cpu *c, struct kvmini_cpu_note *k
 	memcpy(k->msrs, c->msrs, sizeof(c->msrs));
 }
 
+static void fill_dump_note(const struct dump_source *src, struct kvmini_dump_note *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->version = KVMINI_NOTE_VERSION;
+	n->flags = (src->have_phys_base ? KVMINI_DUMP_PHYS_BASE : 0) |
+		   (src->have_kaslr ? KVMINI_DUMP_KASLR : 0) |
+		   (src->phys_base_from_idt ? KVMINI_DUMP_FROM_IDT : 0);
+	n->phys_base = src->phys_base;
+	n->kaslr_offset = src->kaslr_offset;
+	n->crashing_cpu = src->crashing_cpu;
+	snprintf(n->reason, sizeof(n->reason), "%s", src->reason ? src->reason : "");
+}
+
 int dump_notes_build(const struct dump_source *src, uint8_t **out, size_t *len)
 {
+	struct kvmini_dump_note dn;
 	struct note_buf b = { 0 };
 	size_t per_cpu = note_size(NOTE_NAME_CORE, sizeof(struct x86_64_elf_prstatus)) +
 			 note_size(NOTE_NAME_QEMU, sizeof(struct qemu_cpu_state)) +
 			 note_size(NOTE_NAME_KVMINI, sizeof(struct kvmini_cpu_note));
 
-	b.cap = per_cpu * (size_t)src->ncpus;
+	b.cap = per_cpu * (size_t)src->ncpus + note_size(NOTE_NAME_KVMINI, sizeof(dn));
 	if (src->vmcoreinfo)
 		b.cap += note_size(NOTE_NAME_VMCOREINFO, src->vmcoreinfo_len);
 	b.p = malloc(b.cap ? b.cap : 1);
@@ -140,6 +156,8 @@ int dump_notes_build(const struct dump_source *src, uint8_t **out, size_t *len)
 		fill_kvmini_note(&src->cpus[i], &k);
 		add_note(&b, NOTE_NAME_KVMINI, NT_KVMINI_CPU, &k, sizeof(k));
 	}
+	fill_dump_note(src, &dn);
+	add_note(&b, NOTE_NAME_KVMINI, NT_KVMINI_DUMP, &dn, sizeof(dn));
 	*out = b.p;
 	*len = b.len;
 	return 0;

@@ -225,6 +225,56 @@ static void vmcoreinfo_is_checked(void **state)
 	free_vm(vm);
 }
 
+static void put64(struct vm *vm, uint64_t pa, uint64_t v)
+{
+	assert_int_equal(guest_write(&vm->mem, pa, &v, sizeof(v)), 0);
+}
+
+/* A kernel whose text at 0xffffffff81000000 lies at 0x1200000 (phys_base
+ * 0x200000), mapped with 2 MiB pages, and an IDT at a 4 KiB-mapped alias:
+ * phys_base comes from the first gate through the page tables. */
+static void phys_base_from_the_idt(void **state)
+{
+	struct vm *vm = make_vm();
+	struct dump_cpu cpu = { 0 };
+	struct dump_source src = { .mem = &vm->mem, .ncpus = 1, .cpus = &cpu, .crashing_cpu = 0 };
+	uint64_t text = 0xffffffff81000000ULL, handler = text + 0x1230;
+	uint64_t idt_va = 0xfffffe0000000000ULL, idt_pa = 0x1400000;
+	uint64_t gate_lo = (handler & 0xffff) | (0x10ULL << 16) | (0x8eULL << 40) |
+			   ((handler >> 16) & 0xffff) << 48;
+
+	/* PML4 0x10000; kernel text: PDPT 0x11000, PD 0x12000 */
+	put64(vm, 0x10000 + 511 * 8, 0x11000 | 3);
+	put64(vm, 0x11000 + 510 * 8, 0x12000 | 3);
+	put64(vm, 0x12000 + 8 * 8, 0x1200000 | 0x83);
+	/* IDT alias: PDPT 0x13000, PD 0x14000, PT 0x15000 */
+	put64(vm, 0x10000 + 508 * 8, 0x13000 | 3);
+	put64(vm, 0x13000, 0x14000 | 3);
+	put64(vm, 0x14000, 0x15000 | 3);
+	put64(vm, 0x15000, idt_pa | 3);
+	put64(vm, idt_pa, gate_lo);
+	put64(vm, idt_pa + 8, handler >> 32);
+	cpu.sregs.cr0 = 0x80000011;
+	cpu.sregs.efer = 0x500;
+	cpu.sregs.cr3 = 0x10000;
+	cpu.sregs.idt.base = idt_va;
+	cpu.sregs.idt.limit = 0xfff;
+	dump_source_derive(&src);
+	assert_true(src.have_phys_base && src.phys_base_from_idt && !src.have_kaslr);
+	assert_int_equal(src.phys_base, 0x200000);
+	/* no paging: nothing derived */
+	src = (struct dump_source){ .mem = &vm->mem, .ncpus = 1, .cpus = &cpu };
+	cpu.sregs.cr0 = 0x11;
+	dump_source_derive(&src);
+	assert_false(src.have_phys_base);
+	/* a gate pointing outside kernel text or tables outside RAM: nothing */
+	cpu.sregs.cr0 = 0x80000011;
+	cpu.sregs.cr3 = 0x7ffff000ULL;
+	dump_source_derive(&src);
+	assert_false(src.have_phys_base);
+	free_vm(vm);
+}
+
 static void option_parsing(void **state)
 {
 	struct dump_options o;
@@ -252,6 +302,7 @@ int main(void)
 		cmocka_unit_test(missing_dir_is_refused),
 		cmocka_unit_test(fw_cfg_vmcoreinfo_descriptor),
 		cmocka_unit_test(vmcoreinfo_is_checked),
+		cmocka_unit_test(phys_base_from_the_idt),
 		cmocka_unit_test(option_parsing),
 	};
 
