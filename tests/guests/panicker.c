@@ -26,7 +26,7 @@ struct vmcoreinfo_note {
 
 static struct vmcoreinfo_note note __attribute__((aligned(4096)));
 static const char vmcoreinfo_head[] =
-	"OSRELEASE=6.1.0-kvmini-test\nPAGESIZE=4096\nNUMBER(phys_base)=16777216\n"
+	"OSRELEASE=6.1.0-kvmini-test\nPAGESIZE=4096\nNUMBER(phys_base)=1048576\n"
 	"KERNELOFFSET=2a000000\nCRASHTIME=1700000000\n";
 
 /* A printk ring buffer with Linux's structure (its field offsets go into
@@ -50,6 +50,28 @@ static const char *const messages[] = {
 	"Kernel panic - not syncing: kvmini test panic",
 };
 
+/* The same messages in the variable-length record log of Linux 3.5 to 5.9,
+ * which `crash --log` reads with VMCOREINFO alone; its symbols are given as
+ * kernel-text addresses: __START_KERNEL_map + physical - phys_base. */
+#define PHYS_BASE 0x100000ULL
+#define KERNEL_VA(p) (0xffffffff80000000ULL + (uint64_t)(uintptr_t)(p) - PHYS_BASE)
+struct printk_log { uint64_t ts_nsec; uint16_t len, text_len, dict_len; uint8_t facility, level; };
+static uint64_t legacy_log[128];
+static uint64_t log_buf;
+static uint32_t log_buf_len = sizeof(legacy_log), log_first_idx, log_next_idx;
+
+static void log_legacy(uint64_t id, uint16_t len)
+{
+	struct printk_log *h = (struct printk_log *)((uint8_t *)legacy_log + log_next_idx);
+
+	*h = (struct printk_log){ .ts_nsec = 1500000000ULL * (id + 1),
+				  .len = (uint16_t)((sizeof(*h) + len + 7) & ~7U),
+				  .text_len = len, .level = 6 << 5 };
+	memcpy(h + 1, messages[id], len);
+	log_next_idx += h->len;
+	log_buf = KERNEL_VA(legacy_log);
+}
+
 static void log_messages(void)
 {
 	uint64_t lpos = 0;
@@ -68,6 +90,7 @@ static void log_messages(void)
 		prb_infos[id] = (struct printk_info){ .seq = id, .ts_nsec = 1500000000ULL * (id + 1),
 						      .text_len = len };
 		lpos = next;
+		log_legacy(id, len);
 	}
 	printk_rb.text_data_ring.head_lpos = lpos;
 }
@@ -122,6 +145,15 @@ static uint32_t build_vmcoreinfo(char *text)
 	OFF("printk_info.text_len", struct printk_info, text_len);
 	OFF("prb_data_ring.size_bits", struct data_ring, size_bits);
 	OFF("prb_data_ring.data", struct data_ring, data);
+	p = append_num(p, "SYMBOL(log_buf)", KERNEL_VA(&log_buf), 1);
+	p = append_num(p, "SYMBOL(log_buf_len)", KERNEL_VA(&log_buf_len), 1);
+	p = append_num(p, "SYMBOL(log_first_idx)", KERNEL_VA(&log_first_idx), 1);
+	p = append_num(p, "SYMBOL(log_next_idx)", KERNEL_VA(&log_next_idx), 1);
+	SIZE("printk_log", struct printk_log);
+	OFF("printk_log.ts_nsec", struct printk_log, ts_nsec);
+	OFF("printk_log.len", struct printk_log, len);
+	OFF("printk_log.text_len", struct printk_log, text_len);
+	OFF("printk_log.dict_len", struct printk_log, dict_len);
 	return (uint32_t)(p - text);
 }
 
