@@ -111,7 +111,8 @@ class KdumpDump:
         (self.phys_base, self.dump_level, _, _, _, off_vmci, size_vmci, off_note,
          size_note) = struct.unpack_from("<QiiQQQQQQ", sub, 0)
         self.max_mapnr_64, = struct.unpack_from("<Q", sub, 96)
-        self.vmcoreinfo_text = self._read(off_vmci, size_vmci).decode() if size_vmci else None
+        self.vmcoreinfo_text = (self._read(off_vmci, size_vmci).decode(errors="replace")
+                                if size_vmci else None)
         self.notes = parse_notes(self._read(off_note, size_note))
         bm_len = self.bitmap_blocks * self.block_size // 2
         bm_off = (1 + self.sub_hdr_size) * self.block_size

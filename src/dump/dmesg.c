@@ -19,7 +19,7 @@
 #define DESC_FINALIZED 2
 
 struct prb_layout {
-	uint64_t prb_sym, phys_base, cr3, cr4;
+	uint64_t prb_sym, phys_base, cr3, cr4, counter;
 	uint64_t rb_desc_ring, rb_text_ring;
 	uint64_t dr_count_bits, dr_descs, dr_infos, dr_head_id, dr_tail_id;
 	uint64_t desc_size, desc_state_var, desc_text_blk;
@@ -96,6 +96,8 @@ static int load_layout(struct dump_reader *r, struct prb_layout *l)
 	bad |= vmci(t, "OFFSET(prb_data_ring.data)", 10, &l->data_data);
 	if (vmci(t, "NUMBER(phys_base)", 10, &l->phys_base))
 		l->phys_base = 0;
+	if (vmci(t, "OFFSET(atomic_long_t.counter)", 10, &l->counter))
+		l->counter = 0;
 	return bad ? -1 : 0;
 }
 
@@ -145,8 +147,8 @@ static int open_ring(struct prb_reader *p, uint64_t *head, uint64_t *tail)
 	bad |= read_virt(p, tr + p->l.data_size_bits, &size_bits, 4);
 	p->descs = read_u64(p, dr + p->l.dr_descs, &bad);
 	p->infos = read_u64(p, dr + p->l.dr_infos, &bad);
-	*head = read_u64(p, dr + p->l.dr_head_id, &bad);
-	*tail = read_u64(p, dr + p->l.dr_tail_id, &bad);
+	*head = read_u64(p, dr + p->l.dr_head_id + p->l.counter, &bad);
+	*tail = read_u64(p, dr + p->l.dr_tail_id + p->l.counter, &bad);
 	p->data = read_u64(p, tr + p->l.data_data, &bad);
 	if (bad || count_bits > 30 || size_bits > 40 || size_bits < 4)
 		return -1;
@@ -161,7 +163,7 @@ static int read_record(struct prb_reader *p, uint64_t id, char *text, uint64_t *
 	uint64_t idx = id & (p->count - 1), desc = p->descs + idx * p->l.desc_size;
 	uint64_t info = p->infos + idx * p->l.info_size, begin, next, off, size;
 	int bad = 0;
-	uint64_t sv = read_u64(p, desc + p->l.desc_state_var, &bad);
+	uint64_t sv = read_u64(p, desc + p->l.desc_state_var + p->l.counter, &bad);
 	uint16_t len = 0;
 
 	if (bad || DESC_ID(sv) != DESC_ID(id) ||

@@ -2,6 +2,7 @@
  * sub-header with phys_base, VMCOREINFO and the notes, two page bitmaps, one
  * descriptor per RAM page, then the page data: every zero page shares one
  * block, the others are compressed one by one (zstd or zlib) on every CPU. */
+#include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,8 @@ static void plan_layout(const struct dump_source *src, size_t notes_len, struct 
 	l->max_mapnr = (last->gpa + last->size) / KDUMP_BLOCK_SIZE;
 	l->npages = mem->size / KDUMP_BLOCK_SIZE;
 	l->bitmap_len = round_block((l->max_mapnr + 7) / 8);
-	l->sub_hdr_blocks = round_block(sizeof(struct kdump_sub_header) + src->vmcoreinfo_len +
-					notes_len) / KDUMP_BLOCK_SIZE;
+	l->sub_hdr_blocks = round_block(sizeof(struct kdump_sub_header) + notes_len) /
+			    KDUMP_BLOCK_SIZE;
 	l->bitmap_off = (1 + l->sub_hdr_blocks) * KDUMP_BLOCK_SIZE;
 	l->desc_off = l->bitmap_off + 2 * l->bitmap_len;
 	l->data_off = l->desc_off + l->npages * sizeof(struct kdump_page_desc);
@@ -85,24 +86,44 @@ static void write_header(struct kdump_ctx *c, const struct kdump_layout *l)
 	dump_file_pwrite(c->f, block, sizeof(block), 0);
 }
 
+/* Offset of the VMCOREINFO text inside the notes (0 if there is none). */
+static size_t vmcoreinfo_in_notes(const uint8_t *notes, size_t len)
+{
+	size_t pos = 0;
+
+	while (pos + sizeof(Elf64_Nhdr) <= len) {
+		Elf64_Nhdr h;
+		size_t name;
+
+		memcpy(&h, notes + pos, sizeof(h));
+		name = (h.n_namesz + 3ULL) & ~3ULL;
+		if (h.n_namesz == sizeof("VMCOREINFO") &&
+		    !memcmp(notes + pos + sizeof(h), "VMCOREINFO", sizeof("VMCOREINFO")))
+			return pos + sizeof(h) + name;
+		pos += sizeof(h) + name + ((h.n_descsz + 3ULL) & ~3ULL);
+	}
+	return 0;
+}
+
+/* As makedumpfile lays it out: the notes right after the sub-header, and
+ * VMCOREINFO pointing at the text of the VMCOREINFO note among them (its
+ * re-filtering relies on that). */
 static void write_sub_header(struct kdump_ctx *c, const struct kdump_layout *l,
 			     const uint8_t *notes)
 {
 	const struct dump_source *src = c->src;
 	uint64_t off = KDUMP_BLOCK_SIZE + sizeof(struct kdump_sub_header);
+	size_t vmcoreinfo = vmcoreinfo_in_notes(notes, l->notes_len);
 	struct kdump_sub_header s = {
 		.phys_base = src->phys_base, .dump_level = KDUMP_DL_EXCLUDE_ZERO,
 		.end_pfn = l->max_mapnr, .end_pfn_64 = l->max_mapnr, .max_mapnr_64 = l->max_mapnr,
+		.offset_note = off, .size_note = l->notes_len,
 	};
 
-	if (src->vmcoreinfo) {
-		s.offset_vmcoreinfo = off;
+	if (src->vmcoreinfo && vmcoreinfo) {
+		s.offset_vmcoreinfo = off + vmcoreinfo;
 		s.size_vmcoreinfo = src->vmcoreinfo_len;
-		dump_file_pwrite(c->f, src->vmcoreinfo, src->vmcoreinfo_len, off);
-		off += src->vmcoreinfo_len;
 	}
-	s.offset_note = off;
-	s.size_note = l->notes_len;
 	dump_file_pwrite(c->f, notes, l->notes_len, off);
 	dump_file_pwrite(c->f, &s, sizeof(s), KDUMP_BLOCK_SIZE);
 }

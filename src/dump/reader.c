@@ -169,6 +169,12 @@ static int open_kdump(struct dump_reader *r, const char *path)
 			return error("%s: the notes are not within the file", path);
 		r->notes_len = r->sub.size_note;
 	}
+	if (r->vmcoreinfo && !r->vmcoreinfo[0]) { /* empty: look for the note instead */
+		free(r->vmcoreinfo);
+		r->vmcoreinfo = NULL;
+	}
+	if (!r->vmcoreinfo)
+		find_vmcoreinfo_note(r);
 	if (load_bitmap(r, path))
 		return -1;
 	kdump_ranges(r);

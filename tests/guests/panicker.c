@@ -29,6 +29,12 @@ static const char vmcoreinfo_head[] =
 	"OSRELEASE=6.1.0-kvmini-test\nPAGESIZE=4096\nNUMBER(phys_base)=1048576\n"
 	"KERNELOFFSET=2a000000\nCRASHTIME=1700000000\n";
 
+/* Symbols are given as kernel-text addresses, as Linux's are:
+ * __START_KERNEL_map + physical - phys_base; readers translate them with
+ * NUMBER(phys_base) (our identity page tables do not map them). */
+#define PHYS_BASE 0x100000ULL
+#define KERNEL_VA(p) (0xffffffff80000000ULL + (uint64_t)(uintptr_t)(p) - PHYS_BASE)
+
 /* A printk ring buffer with Linux's structure (its field offsets go into
  * VMCOREINFO), holding the guest's messages for `kvmini dump-info`. */
 struct blk_lpos { uint64_t begin, next; };
@@ -44,17 +50,19 @@ static struct prb_desc prb_descs[1 << PRB_COUNT_BITS];
 static struct printk_info prb_infos[1 << PRB_COUNT_BITS];
 static uint64_t prb_text[(1 << PRB_SIZE_BITS) / 8];
 static struct printk_ringbuffer printk_rb;
-struct printk_ringbuffer *prb = &printk_rb;
+static uint64_t prb; /* struct printk_ringbuffer *, as a kernel address */
+/* FLATMEM's mem_map pointer: makedumpfile wants one (never read for dmesg) */
+static uint64_t mem_map = 0xffffea0000000000ULL;
+/* init_uts_ns: what makedumpfile checks the release against */
+static struct { int32_t kref; char sysname[65], nodename[65], release[65], version[65],
+		machine[65], domainname[65]; } init_uts_ns;
 static const char *const messages[] = {
 	"kvmini panicker: putting known values in place",
 	"Kernel panic - not syncing: kvmini test panic",
 };
 
 /* The same messages in the variable-length record log of Linux 3.5 to 5.9,
- * which `crash --log` reads with VMCOREINFO alone; its symbols are given as
- * kernel-text addresses: __START_KERNEL_map + physical - phys_base. */
-#define PHYS_BASE 0x100000ULL
-#define KERNEL_VA(p) (0xffffffff80000000ULL + (uint64_t)(uintptr_t)(p) - PHYS_BASE)
+ * which `crash --log` reads with VMCOREINFO alone. */
 struct printk_log { uint64_t ts_nsec; uint16_t len, text_len, dict_len; uint8_t facility, level; };
 static uint64_t legacy_log[128];
 static uint64_t log_buf;
@@ -72,14 +80,34 @@ static void log_legacy(uint64_t id, uint16_t len)
 	log_buf = KERNEL_VA(legacy_log);
 }
 
+/* Kernel page tables as makedumpfile walks them (SYMBOL(init_top_pgt)):
+ * KERNEL_VA(PHYS_BASE) .. +2 MiB mapped with 4 KiB pages. Never loaded. */
+static uint64_t init_top_pgt[512] __attribute__((aligned(4096)));
+static uint64_t kernel_pdpt[512] __attribute__((aligned(4096)));
+static uint64_t kernel_pd[512] __attribute__((aligned(4096)));
+static uint64_t kernel_pt[512] __attribute__((aligned(4096)));
+
+static void map_kernel_text(void)
+{
+	init_top_pgt[511] = (uint64_t)(uintptr_t)kernel_pdpt | 3;
+	kernel_pdpt[510] = (uint64_t)(uintptr_t)kernel_pd | 3;
+	kernel_pd[0] = (uint64_t)(uintptr_t)kernel_pt | 3;
+	for (uint64_t i = 0; i < 512; i++)
+		kernel_pt[i] = (PHYS_BASE + i * 4096) | 3;
+}
+
 static void log_messages(void)
 {
 	uint64_t lpos = 0;
 
-	printk_rb.desc_ring = (struct desc_ring){ PRB_COUNT_BITS, (uint64_t)(uintptr_t)prb_descs,
-		(uint64_t)(uintptr_t)prb_infos, 1, 0 };
-	printk_rb.text_data_ring = (struct data_ring){ PRB_SIZE_BITS,
-		(uint64_t)(uintptr_t)prb_text, 0, 0 };
+	map_kernel_text();
+	prb = KERNEL_VA(&printk_rb);
+	printk_rb.desc_ring = (struct desc_ring){ PRB_COUNT_BITS, KERNEL_VA(prb_descs),
+		KERNEL_VA(prb_infos), 1, 0 };
+	printk_rb.text_data_ring = (struct data_ring){ PRB_SIZE_BITS, KERNEL_VA(prb_text), 0, 0 };
+	memcpy(init_uts_ns.sysname, "Linux", 6);
+	memcpy(init_uts_ns.release, "6.1.0-kvmini-test", 18);
+	memcpy(init_uts_ns.machine, "x86_64", 7);
 	for (uint64_t id = 0; id < 2; id++) {
 		uint16_t len = (uint16_t)strlen(messages[id]);
 		uint64_t next = lpos + ((8 + len + 7) & ~7ULL);
@@ -126,7 +154,15 @@ static uint32_t build_vmcoreinfo(char *text)
 {
 	char *p = append(text, vmcoreinfo_head);
 
-	p = append_num(p, "SYMBOL(prb)", (uint64_t)(uintptr_t)&prb, 1);
+	p = append_num(p, "SYMBOL(prb)", KERNEL_VA(&prb), 1);
+	p = append_num(p, "SYMBOL(init_uts_ns)", KERNEL_VA(&init_uts_ns), 1);
+	p = append_num(p, "SYMBOL(init_top_pgt)", KERNEL_VA(init_top_pgt), 1);
+	p = append_num(p, "SYMBOL(mem_map)", KERNEL_VA(&mem_map), 1);
+	p = append(p, "SIZE(page)=64\nOFFSET(page.flags)=0\nOFFSET(page._refcount)=52\n"
+		      "OFFSET(page.mapping)=24\n");
+	p = append_num(p, "OFFSET(uts_namespace.name)", 4, 0);
+	SIZE("printk_ringbuffer", struct printk_ringbuffer);
+	p = append(p, "OFFSET(atomic_long_t.counter)=0\n");
 	OFF("printk_ringbuffer.desc_ring", struct printk_ringbuffer, desc_ring);
 	OFF("printk_ringbuffer.text_data_ring", struct printk_ringbuffer, text_data_ring);
 	OFF("prb_desc_ring.count_bits", struct desc_ring, count_bits);
