@@ -8,6 +8,11 @@
 
 #include <dirent.h>
 #include <elf.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +97,76 @@ static void second_crash_is_not_dumped(void **state)
 	assert_int_equal(count_files(dir, "-triple-fault.kdump", &hidden), 0);
 	assert_int_equal(hidden, 0);
 	dumper_stop(d);
+	free_vm(vm);
+	remove_dir(dir);
+}
+
+static void stop_loop(void *opaque, uint32_t events)
+{
+	event_loop_stop(opaque);
+}
+
+static void *run_loop(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	event_loop_run(&vm->loop);
+	return NULL;
+}
+
+/* Waits (at most 10 s) until `fd` has given `text`. */
+static void wait_for_text(int fd, const char *text)
+{
+	char buf[8192] = "";
+	size_t len = 0;
+
+	for (int i = 0; i < 1000 && !strstr(buf, text); i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 10) == 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+			len += (size_t)n;
+		buf[len] = 0;
+	}
+	assert_non_null(strstr(buf, text));
+}
+
+/* A panic while a SIGUSR1 dump is being written (held in vm_pause here) is
+ * dumped right after it, then the VM ends with the panic status. */
+static void crash_during_requested_dump(void **state)
+{
+	char dir[] = "/tmp/kvmini-dump-test.XXXXXX";
+	struct vm *vm = make_vm();
+	struct dump_options o;
+	struct dumper *d;
+	pthread_t loop;
+	int err_pipe[2], saved_err, hidden = 0;
+
+	assert_non_null(mkdtemp(dir));
+	dump_options_default(&o);
+	o.dir = dir;
+	d = dumper_create(vm, &o);
+	assert_non_null(d);
+	assert_int_equal(event_loop_add(&vm->loop, vm->exit_fd, EPOLLIN, stop_loop, &vm->loop), 0);
+	assert_int_equal(pipe2(err_pipe, O_NONBLOCK), 0);
+	saved_err = dup(2);
+	dup2(err_pipe[1], 2);
+	pthread_mutex_lock(&vm->pause_lock);
+	assert_int_equal(pthread_create(&loop, NULL, run_loop, vm), 0);
+	kill(getpid(), SIGUSR1);
+	wait_for_text(err_pipe[0], "dump (request): stopping the guest");
+	vm_guest_event(vm, NULL, VM_EVENT_PANIC, EXIT_GUEST_PANIC); /* returns: pending */
+	pthread_mutex_unlock(&vm->pause_lock);
+	pthread_join(loop, NULL);
+	dumper_stop(d);
+	dup2(saved_err, 2);
+	close(saved_err);
+	close(err_pipe[0]);
+	close(err_pipe[1]);
+	assert_int_equal(vm->exit_status, EXIT_GUEST_PANIC);
+	assert_int_equal(count_files(dir, "-request.kdump", &hidden), 1);
+	assert_int_equal(count_files(dir, "-panic.kdump", &hidden), 1);
+	assert_int_equal(hidden, 0);
 	free_vm(vm);
 	remove_dir(dir);
 }
@@ -299,6 +374,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(second_crash_is_not_dumped),
+		cmocka_unit_test(crash_during_requested_dump),
 		cmocka_unit_test(missing_dir_is_refused),
 		cmocka_unit_test(fw_cfg_vmcoreinfo_descriptor),
 		cmocka_unit_test(vmcoreinfo_is_checked),
