@@ -83,6 +83,11 @@ def wait_for(p, pattern, timeout):
     raise RuntimeError(f"no {pattern!r} in: {buf}")
 
 
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def one_dump(kvmini, size, fmt_args, directory, data):
     log = Path(directory) / "console.log"
     p = subprocess.Popen([kvmini, "run", "--kernel", str(GUEST), "--memory", str(size),
@@ -104,13 +109,14 @@ def one_dump(kvmini, size, fmt_args, directory, data):
                 mem.write(data[:n])
                 left -= n
         subprocess.run(["sync"])
-        t = time.monotonic()
+        t, cpu = time.monotonic(), cpu_seconds(p.pid)
         p.send_signal(signal.SIGUSR1)
         m = wait_for(p, r"dump written: (\S+) \(.*in ([0-9.]+) s\)", 600)
         wall = time.monotonic() - t
+        cpu = cpu_seconds(p.pid) - cpu  # the guest is paused: this is the dump's CPU
         path = Path(m.group(1))
         st = path.stat()
-        result = (float(m.group(2)), wall, st.st_size, st.st_blocks * 512)
+        result = (float(m.group(2)), wall, cpu, st.st_size, st.st_blocks * 512)
         path.unlink()
         return result
     finally:
@@ -129,18 +135,19 @@ def main():
     os.makedirs(args.dir, exist_ok=True)
     data = corpus()
     print(f"# half of RAM filled with {len(data) >> 20} MiB of host binaries/docs, repeated")
-    print(f"{'RAM':>5} {'format':<11} {'dump s':>7} {'wall s':>7} {'file MiB':>9} "
+    print(f"# load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"{'RAM':>5} {'format':<11} {'dump s':>7} {'wall s':>7} {'cpu s':>6} {'file MiB':>9} "
           f"{'disk MiB':>9} {'dd s':>6} {'dump/dd':>8}")
     for s in args.sizes.split(","):
         size = int(s[:-1]) << {"M": 20, "G": 30}[s[-1]]
         ddt = min(dd(args.dir, size) for _ in range(args.repeat))
-        print(f"{s:>5} {'dd (raw)':<11} {ddt:7.2f} {'':>7} {size >> 20:9} {size >> 20:9} "
-              f"{ddt:6.2f} {1.0:8.2f}")
+        print(f"{s:>5} {'dd (raw)':<11} {ddt:7.2f} {'':>7} {'':>6} {size >> 20:9} "
+              f"{size >> 20:9} {ddt:6.2f} {1.0:8.2f}")
         for name, fmt_args in FORMATS:
             runs = [one_dump(args.kvmini, size, fmt_args, args.dir, data)
                     for _ in range(args.repeat)]
-            dump_s, wall, apparent, allocated = min(runs)
-            print(f"{s:>5} {name:<11} {dump_s:7.2f} {wall:7.2f} {apparent >> 20:9} "
+            dump_s, wall, cpu, apparent, allocated = min(runs)
+            print(f"{s:>5} {name:<11} {dump_s:7.2f} {wall:7.2f} {cpu:6.2f} {apparent >> 20:9} "
                   f"{allocated >> 20:9} {ddt:6.2f} {dump_s / ddt:8.2f}")
             sys.stdout.flush()
 
