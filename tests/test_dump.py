@@ -471,31 +471,44 @@ def test_sigusr1_while_a_dump_is_written_is_refused(tmp_path):
     reason="a stock Linux guest needs hardware virtualization (kvm_intel/kvm_amd); "
            "this host has a paravirtual KVM (PVM) that cannot boot one")
 def test_crash_opens_a_linux_panic_dump(tmp_path):
-    """Boots Debian's stock kernel, panics it through sysrq and opens the
-    kdump file in crash with the matching vmlinux/System.map: no extra flags
-    (phys_base and KASLR come from VMCOREINFO handed over through fw_cfg)."""
+    """Boots the host's stock Debian kernel with a busybox initramfs that loads
+    pvpanic and qemu_fw_cfg (which hands VMCOREINFO over) and panics through
+    sysrq; crash then opens the kdump file with the matching debug vmlinux
+    and no extra flags (phys_base and KASLR come from the dump)."""
     release = os.uname().release
     kernel = Path(f"/boot/vmlinuz-{release}")
     vmlinux = Path(f"/usr/lib/debug/boot/vmlinux-{release}")
     if not kernel.exists() or not vmlinux.exists():
         pytest.skip(f"needs /boot/vmlinuz-{release} and its debug vmlinux (linux-image-*-dbg)")
-    initrd = tmp_path / "initrd.gz"
     root = tmp_path / "root"
-    (root / "bin").mkdir(parents=True)
+    for d in ("bin", "proc", "modules"):
+        (root / d).mkdir(parents=True)
     shutil.copy("/bin/busybox", root / "bin" / "busybox")
-    (root / "init").write_text("#!/bin/busybox sh\n/bin/busybox mount -t proc p /proc\n"
-                               "echo c > /proc/sysrq-trigger\n")
+    modules = []
+    for name in ("pvpanic", "pvpanic-mmio", "qemu_fw_cfg"):
+        found = sorted(Path(f"/lib/modules/{release}").rglob(f"{name}.ko*"))
+        if found:
+            shutil.copy(found[0], root / "modules" / found[0].name)
+            modules.append(found[0].name)
+    (root / "init").write_text(
+        "#!/bin/busybox sh\n/bin/busybox mount -t proc p /proc\n" +
+        "".join(f"/bin/busybox insmod /modules/{m}\n" for m in modules) +
+        "echo c > /proc/sysrq-trigger\n")
     (root / "init").chmod(0o755)
-    (root / "proc").mkdir()
+    initrd = tmp_path / "initrd.gz"
     subprocess.run(f"cd {root} && find . | cpio -o -H newc | gzip > {initrd}", shell=True,
                    check=True)
     dumps_dir = tmp_path / "dumps"
     dumps_dir.mkdir()
     status, _, err = run_guest(["--kernel", str(kernel), "--initrd", str(initrd), "--memory",
-                                "1G", "--cmdline", "console=ttyS0 panic=-1 sysrq_always_enabled",
+                                "1G", "--console", f"file:{tmp_path / 'console.log'}",
+                                "--cmdline", "console=ttyS0 sysrq_always_enabled",
                                 "--dump-dir", str(dumps_dir)], timeout=300)
-    assert status == 4, err
+    assert status == 4, err + (tmp_path / "console.log").read_text()[-3000:]
     (core,) = dumps(dumps_dir)
+    assert "OSRELEASE=" + release in (KdumpDump(core).vmcoreinfo() or "")
     p = subprocess.run(["crash", "-s", str(vmlinux), str(core)], input="sys\nbt\nlog\nquit\n",
                        capture_output=True, text=True, timeout=300)
     assert "PANIC:" in p.stdout and "sysrq" in p.stdout.lower(), p.stdout + p.stderr
+    status, out, _ = dump_info(core)
+    assert status == 0 and "sysrq" in out.lower(), out
