@@ -92,6 +92,27 @@ def test_kdump_holds_the_same_pages_as_elf(tmp_path, compress):
         kd.close()
 
 
+def test_ram_above_the_4g_hole(tmp_path):
+    panic_dump(tmp_path, "both", memory="5G")
+    (elf_path,) = dumps(tmp_path, ".elf")
+    (kd_path,) = dumps(tmp_path, ".kdump")
+    elf, kd = ElfDump(elf_path), KdumpDump(kd_path)
+    assert elf.ranges() == [(0, 3 << 30), (4 << 30, 2 << 30)]
+    assert kd.max_mapnr_64 == (6 << 30) // PAGE
+    hole = range((3 << 30) // PAGE, (4 << 30) // PAGE)
+    assert kd.dumped(hole.start - 1) and not kd.dumped(hole.start)
+    assert not kd.dumped(hole.stop - 1) and kd.dumped(hole.stop)
+    assert kd.npages == (5 << 30) // PAGE
+    for pfn in (0, 0x100, hole.stop, kd.max_mapnr_64 - 1):
+        assert kd.read_page(pfn) == elf.read_phys(pfn * PAGE, PAGE)
+    status, out, err = dump_info(kd_path)
+    assert status == 0, err
+    assert "memory ranges: 2" in out and "memory: 5120 MiB" in out
+    assert "  0x0000000100000000-0x000000017fffffff 2048 MiB" in out
+    elf.close()
+    kd.close()
+
+
 def test_notes_per_vcpu(tmp_path):
     panic_dump(tmp_path, "elf", "--cpus", "2")
     (core,) = dumps(tmp_path)
