@@ -11,6 +11,7 @@ static const struct command {
 } commands[] = {
 	{ "run", cmd_run, "boot a kernel (or the bundled demo guest) in a new VM" },
 	{ "ctl", cmd_ctl, "send a command to a running VM's control socket" },
+	{ "dump-info", cmd_dump_info, "print what a crash dump holds (vCPUs, memory, messages)" },
 };
 
 static void usage(FILE *out)

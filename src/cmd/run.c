@@ -11,6 +11,7 @@
 #include "devices/devices.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/seccomp.h"
+#include "dump/dump.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -40,6 +41,10 @@ static const char run_help[] =
 "                      kill (others end kvmini), off\n"
 "  --cgroup PATH       run in cgroup v2 PATH (made if needed) with memory.max =\n"
 "                      --memory + 64M and cpu.max = --cpus CPUs\n"
+"  --dump-dir DIR      write crash dumps into DIR (SIGUSR1 dumps on demand)\n"
+"  --dump-on LIST      panic,triple-fault (the default with --dump-dir), or none\n"
+"  --dump-format F     kdump (default: compressed, for crash), elf (gdb, crash), both\n"
+"  --dump-compress C   kdump page compression: zstd (default) or zlib (makedumpfile)\n"
 "  -h, --help          this help\n"
 "\n"
 "Exit status: 0 guest reset, power-off or Ctrl-A x; 1 kvmini error; 2 usage;\n"
@@ -47,7 +52,8 @@ static const char run_help[] =
 "10 stopped by a signal; odd values (v<<1)|1 come from --debug-exit.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
-       OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP };
+       OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_DUMP_DIR, OPT_DUMP_ON,
+       OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -60,11 +66,27 @@ static const struct option run_options[] = {
 	{ "api", required_argument, NULL, OPT_API },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "dump-dir", required_argument, NULL, OPT_DUMP_DIR },
+	{ "dump-on", required_argument, NULL, OPT_DUMP_ON },
+	{ "dump-format", required_argument, NULL, OPT_DUMP_FORMAT },
+	{ "dump-compress", required_argument, NULL, OPT_DUMP_COMPRESS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
-static int parse_option(int opt, const char *arg, struct vm_config *cfg)
+static int parse_dump_option(int opt, const char *arg, struct dump_options *dump)
+{
+	switch (opt) {
+	case OPT_DUMP_DIR: dump->dir = arg; return 0;
+	case OPT_DUMP_ON: return dump_parse_on(dump, arg);
+	case OPT_DUMP_FORMAT: return dump_parse_format(dump, arg);
+	case OPT_DUMP_COMPRESS: return dump_parse_compression(dump, arg);
+	default: return -1;
+	}
+}
+
+static int parse_option(int opt, const char *arg, struct vm_config *cfg,
+			struct dump_options *dump)
 {
 	enum seccomp_mode mode;
 	uint64_t v;
@@ -94,23 +116,24 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg)
 		cfg->mem_size = v;
 		return 0;
 	default:
-		return -1;
+		return parse_dump_option(opt, arg, dump);
 	}
 }
 
-static int parse_args(int argc, char **argv, struct vm_config *cfg)
+static int parse_args(int argc, char **argv, struct vm_config *cfg, struct dump_options *dump)
 {
 	int opt;
 
 	*cfg = (struct vm_config){ .ncpus = 1, .mem_size = DEFAULT_MEMORY, .console = "stdio",
 				   .seccomp = SECCOMP_ERRNO };
+	dump_options_default(dump);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(run_help, stdout);
 			exit(0);
 		}
-		if (opt == '?' || parse_option(opt, optarg, cfg)) {
+		if (opt == '?' || parse_option(opt, optarg, cfg, dump)) {
 			fprintf(stderr, "see `kvmini run --help`\n");
 			return -1;
 		}
@@ -167,13 +190,15 @@ static int boot(struct vm *vm, const struct boot_files *f)
 int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
+	struct dump_options dump_opt;
+	struct dumper *dumper = NULL;
 	struct boot_files files = { 0 };
 	struct vm *vm;
 	struct api *api = NULL;
 	struct vm_cgroup *cgroup = NULL;
 	int status = EXIT_ERROR;
 
-	if (parse_args(argc, argv, &cfg))
+	if (parse_args(argc, argv, &cfg, &dump_opt))
 		return EXIT_USAGE;
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
@@ -182,6 +207,9 @@ int cmd_run(int argc, char **argv)
 	if (cfg.cgroup && !(cgroup = cgroup_enter(cfg.cgroup, cfg.mem_size, cfg.ncpus)))
 		goto out;
 	if (map_boot_files(&cfg, &files) || vm_create(vm, &cfg) || devices_init(vm))
+		goto out;
+	dumper = dumper_create(vm, &dump_opt);
+	if (dump_opt.dir && !dumper)
 		goto out;
 	if (boot(vm, &files))
 		goto out;
@@ -198,6 +226,7 @@ int cmd_run(int argc, char **argv)
 	status = vm_run(vm);
 out:
 	api_close(api);
+	dumper_stop(dumper);
 	unmap_boot_files(&files);
 	if (vm_destroy(vm) == 0) {
 		console_close(vm->console);

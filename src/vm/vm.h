@@ -33,6 +33,7 @@ struct vm;
 struct vcpu;
 struct console;
 struct serial;
+struct fw_cfg;
 
 /* Returns true if the listener took the event over (e.g. a debugger now holds
  * the stopped vCPUs), so the VM must not exit. */
@@ -72,6 +73,7 @@ struct vm {
 	struct console *console;
 	struct serial *com1;
 	uint8_t last_post_code; /* last byte written to port 0x80 */
+	struct fw_cfg *fw_cfg;  /* etc/vmcoreinfo, for dumps */
 
 	/* Pausing every vCPU (debugger, dumps, API). */
 	pthread_mutex_t pause_lock;
