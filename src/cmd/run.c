@@ -7,6 +7,7 @@
 #include "arch/x86/x86.h"
 #include "cmd/commands.h"
 #include "console/console.h"
+#include "debug/gdb_server.h"
 #include "devices/devices.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -32,6 +33,9 @@ static const char run_help[] =
 "  --memory SIZE       guest RAM, e.g. 256M or 4G (default 512M)\n"
 "  --console KIND      stdio (default; Ctrl-A x quits), pty, file:PATH, unix:PATH\n"
 "  --debug-exit        port 0xf4: a guest write of v ends kvmini with (v<<1)|1\n"
+"  --gdb tcp:HOST:PORT|unix:PATH\n"
+"                      GDB remote stub (port 0 picks one; the address is printed)\n"
+"  --gdb-wait          hold the vCPUs before the first instruction until gdb continues\n"
 "  -h, --help          this help\n"
 "\n"
 "Exit status: 0 guest reset, power-off or Ctrl-A x; 1 kvmini error; 2 usage;\n"
@@ -39,7 +43,7 @@ static const char run_help[] =
 "10 stopped by a signal; odd values (v<<1)|1 come from --debug-exit.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
-       OPT_DEBUG_EXIT };
+       OPT_DEBUG_EXIT, OPT_GDB, OPT_GDB_WAIT };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -49,6 +53,8 @@ static const struct option run_options[] = {
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -63,6 +69,8 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg)
 	case OPT_CMDLINE: cfg->cmdline = arg; return 0;
 	case OPT_CONSOLE: cfg->console = arg; return 0;
 	case OPT_DEBUG_EXIT: cfg->debug_exit = true; return 0;
+	case OPT_GDB: cfg->gdb = arg; return 0;
+	case OPT_GDB_WAIT: cfg->gdb_wait = true; return 0;
 	case OPT_CPUS:
 		if (parse_u64(arg, 1, VM_MAX_CPUS, &v))
 			return error("--cpus '%s': give a number from 1 to %d", arg, VM_MAX_CPUS);
@@ -97,6 +105,8 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg)
 	}
 	if (optind < argc)
 		return error("unexpected argument '%s'; see `kvmini run --help`", argv[optind]);
+	if (cfg->gdb_wait && !cfg->gdb)
+		return error("--gdb-wait needs --gdb tcp:HOST:PORT or unix:PATH");
 	return 0;
 }
 
@@ -149,6 +159,7 @@ int cmd_run(int argc, char **argv)
 	struct vm_config cfg;
 	struct boot_files files = { 0 };
 	struct vm *vm;
+	struct gdb_stub *gdb = NULL;
 	int status = EXIT_ERROR;
 
 	if (parse_args(argc, argv, &cfg))
@@ -165,8 +176,11 @@ int cmd_run(int argc, char **argv)
 	vm->console = console_open(vm, cfg.console);
 	if (!vm->console)
 		goto out;
+	if (cfg.gdb && !(gdb = gdb_server_start(vm, cfg.gdb, cfg.gdb_wait)))
+		goto out;
 	status = vm_run(vm);
 out:
+	gdb_server_stop(gdb);
 	unmap_boot_files(&files);
 	if (vm_destroy(vm) == 0) {
 		console_close(vm->console);

@@ -49,6 +49,8 @@ struct vm_config {
 	int ncpus;
 	uint64_t mem_size;
 	bool debug_exit;
+	const char *gdb;      /* --gdb tcp:HOST:PORT | unix:PATH */
+	bool gdb_wait;        /* --gdb-wait: vCPUs held until gdb continues */
 };
 
 struct vm {
