@@ -36,6 +36,7 @@ static const char run_help[] =
 "  --gdb tcp:HOST:PORT|unix:PATH\n"
 "                      GDB remote stub (port 0 picks one; the address is printed)\n"
 "  --gdb-wait          hold the vCPUs before the first instruction until gdb continues\n"
+"  --serial2 KIND      COM2 (0x2f8, IRQ 3), e.g. for kgdboc: pty, unix:PATH, file:PATH\n"
 "  -h, --help          this help\n"
 "\n"
 "Exit status: 0 guest reset, power-off or Ctrl-A x; 1 kvmini error; 2 usage;\n"
@@ -43,7 +44,7 @@ static const char run_help[] =
 "10 stopped by a signal; odd values (v<<1)|1 come from --debug-exit.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
-       OPT_DEBUG_EXIT, OPT_GDB, OPT_GDB_WAIT };
+       OPT_DEBUG_EXIT, OPT_GDB, OPT_GDB_WAIT, OPT_SERIAL2 };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -55,6 +56,7 @@ static const struct option run_options[] = {
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 	{ "gdb", required_argument, NULL, OPT_GDB },
 	{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
+	{ "serial2", required_argument, NULL, OPT_SERIAL2 },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -71,6 +73,12 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg)
 	case OPT_DEBUG_EXIT: cfg->debug_exit = true; return 0;
 	case OPT_GDB: cfg->gdb = arg; return 0;
 	case OPT_GDB_WAIT: cfg->gdb_wait = true; return 0;
+	case OPT_SERIAL2:
+		if (strcmp(arg, "pty") && !str_starts_with(arg, "unix:") &&
+		    !str_starts_with(arg, "file:"))
+			return error("--serial2 '%s': use pty, unix:PATH or file:PATH", arg);
+		cfg->serial2 = arg;
+		return 0;
 	case OPT_CPUS:
 		if (parse_u64(arg, 1, VM_MAX_CPUS, &v))
 			return error("--cpus '%s': give a number from 1 to %d", arg, VM_MAX_CPUS);
@@ -176,6 +184,8 @@ int cmd_run(int argc, char **argv)
 	vm->console = console_open(vm, cfg.console);
 	if (!vm->console)
 		goto out;
+	if (cfg.serial2 && !(vm->console2 = console_open_serial(vm, cfg.serial2, vm->com2)))
+		goto out;
 	if (cfg.gdb && !(gdb = gdb_server_start(vm, cfg.gdb, cfg.gdb_wait)))
 		goto out;
 	status = vm_run(vm);
@@ -184,6 +194,7 @@ out:
 	unmap_boot_files(&files);
 	if (vm_destroy(vm) == 0) {
 		console_close(vm->console);
+		console_close(vm->console2);
 		free(vm);
 	} else {
 		console_restore_terminal(vm->console); /* a vCPU may still print */

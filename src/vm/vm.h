@@ -51,6 +51,7 @@ struct vm_config {
 	bool debug_exit;
 	const char *gdb;      /* --gdb tcp:HOST:PORT | unix:PATH */
 	bool gdb_wait;        /* --gdb-wait: vCPUs held until gdb continues */
+	const char *serial2;  /* --serial2: COM2 back end (NULL: no COM2) */
 };
 
 struct vm {
@@ -69,6 +70,8 @@ struct vm {
 
 	struct console *console;
 	struct serial *com1;
+	struct console *console2; /* COM2's back end (--serial2) */
+	struct serial *com2;
 	uint8_t last_post_code; /* last byte written to port 0x80 */
 
 	/* Pausing every vCPU (debugger, dumps, API). */

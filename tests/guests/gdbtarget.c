@@ -7,12 +7,12 @@
 #include "lib.h"
 
 #define COM2 0x2f8
-#define SPIN_LIMIT 20000000ULL /* ~1 minute at the emulated speed */
 
 volatile uint64_t watched_value;
 volatile uint64_t magic_value = 42;
 volatile uint64_t global_counter = 7;
 volatile uint64_t spin_count;
+volatile uint64_t spin_limit = 20000000; /* ~1 minute emulated; a debugger may lower it */
 
 int __attribute__((noinline)) add_numbers(int a, int b)
 {
@@ -36,13 +36,13 @@ static void com2_puts(const char *s)
 	}
 }
 
-static void finish(const char *cmdline)
+static void __attribute__((noinline)) finish(const char *cmdline)
 {
 	char action[32];
 
 	cmdline_get(cmdline, "action", action, sizeof(action));
 	if (!memcmp(action, "spin", 5)) {
-		while (spin_count < SPIN_LIMIT)
+		while (spin_count < spin_limit)
 			spin_count++;
 		report_str("spin", "limit reached");
 	}
