@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """gdb_bench.py: the GDB stub's speed against QEMU's gdbstub, in one run.
 
-Measures, over a raw remote-protocol client in no-ack mode:
+Measures, over a raw remote-protocol client in ack mode (QEMU 7.2 has no
+QStartNoAckMode; kvmini is also measured in no-ack mode):
   - round-trip time of an `m` packet reading 64 bytes (median of N),
   - single-steps per second (`s` packet, stop reply awaited each time),
 and, with real gdb in batch mode, the wall time of `stepi K`.
@@ -41,6 +42,7 @@ def connect(port, timeout=20):
     while True:
         try:
             s = socket.create_connection(("127.0.0.1", port))
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             s.settimeout(20)
             return s
         except OSError:
@@ -49,10 +51,11 @@ def connect(port, timeout=20):
             time.sleep(0.05)
 
 
-def measure(client, n, steps, addr):
+def measure(client, n, steps, addr, no_ack):
     client.command("qSupported")
     client.command("?")
-    client.no_ack_mode()
+    if no_ack:
+        client.no_ack_mode()
     rtts = []
     for _ in range(n):
         t = time.perf_counter()
@@ -70,6 +73,9 @@ def measure(client, n, steps, addr):
 
 def gdb_stepi_time(target, k, elf=None):
     """Seconds gdb needs for `stepi k` beyond an otherwise equal session."""
+    if not k:
+        return 0.0
+
     def run(count):
         args = ["gdb", "-batch", "-nx", "-ex", "set pagination off",
                 "-ex", f"target remote {target}"]
@@ -82,15 +88,15 @@ def gdb_stepi_time(target, k, elf=None):
     return run(k) - run(0)
 
 
-def bench_kvmini(n, steps, k):
+def bench_kvmini(n, steps, k, no_ack):
     kvmini = str(ROOT / "build" / "kvmini")
     with tempfile.TemporaryDirectory() as tmp:
         vm = Kvmini(kvmini, tmp, ELF, args=["--cmdline", "action=spin"],
                     spec="tcp:127.0.0.1:0")
         try:
             c = RspClient(vm.connect())
-            rtt, rate = measure(c, n, steps, 0x100200)
-            c.command("D")
+            rtt, rate = measure(c, n, steps, 0x100200, no_ack)
+            c.command("k")
             c.close()
         finally:
             vm.close()
@@ -115,7 +121,7 @@ def bench_qemu(n, steps, k):
     q = start_qemu(port)
     try:
         c = RspClient(connect(port))
-        rtt, rate = measure(c, n, steps, 0x100200)
+        rtt, rate = measure(c, n, steps, 0x100200, False)
         c.close()
     finally:
         q.kill()
@@ -139,8 +145,11 @@ def main():
     a = ap.parse_args()
     if not os.path.exists(ELF):
         sys.exit("build first: make")
-    k_rtt, k_rate, k_gdb = bench_kvmini(a.n, a.steps, a.gdb_steps)
-    print(f"kvmini: m-packet RTT median {k_rtt * 1e6:.1f} us over {a.n}; "
+    n_rtt, n_rate, _ = bench_kvmini(a.n, a.steps, 0, True)
+    print(f"kvmini (no-ack): m-packet RTT median {n_rtt * 1e6:.1f} us; "
+          f"{n_rate:.0f} single-steps/s")
+    k_rtt, k_rate, k_gdb = bench_kvmini(a.n, a.steps, a.gdb_steps, False)
+    print(f"kvmini (ack): m-packet RTT median {k_rtt * 1e6:.1f} us over {a.n}; "
           f"{k_rate:.0f} single-steps/s over {a.steps}; "
           f"gdb stepi {a.gdb_steps}: {k_gdb:.2f} s ({a.gdb_steps / k_gdb:.0f} steps/s)")
     try:
@@ -148,7 +157,7 @@ def main():
     except (OSError, subprocess.SubprocessError, EOFError, AssertionError) as e:
         print(f"qemu: not measured ({e})")
         return
-    print(f"qemu (tcg, gdbstub): m-packet RTT median {q_rtt * 1e6:.1f} us; "
+    print(f"qemu (tcg, gdbstub, ack): m-packet RTT median {q_rtt * 1e6:.1f} us; "
           f"{q_rate:.0f} single-steps/s; gdb stepi {a.gdb_steps}: {q_gdb:.2f} s "
           f"({a.gdb_steps / q_gdb:.0f} steps/s)")
     print(f"ratio kvmini/qemu: RTT {k_rtt / q_rtt:.2f}x (lower is better), "

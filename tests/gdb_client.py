@@ -64,6 +64,7 @@ class Kvmini:
         else:
             host, port = rest.rsplit(":", 1)
             s = socket.create_connection((host, int(port)))
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         s.settimeout(20)
         return s
 

@@ -326,3 +326,41 @@ def test_serial2_bad_spec(spec):
     status, _, err = run_guest(["--kernel", ELF, "--serial2", spec])
     assert status == 2
     assert "--serial2" in err
+
+
+def monitor(client, cmd):
+    reply = client.command("qRcmd," + cmd.encode().hex())
+    return bytes.fromhex(reply).decode()
+
+
+def test_vcont_per_thread_actions(vm_factory):
+    vm = vm_factory(args=["--cpus", "2", "--cmdline", "action=spin"])
+    c = RspClient(vm.connect())
+    try:
+        assert c.command("vCont?") == "vCont;c;C;s;S"
+        extra = bytes.fromhex(c.command("qThreadExtraInfo,2")).decode()
+        assert extra.startswith("vCPU 1 [")
+        assert c.command("Hg2") == "OK"
+        assert len(c.command("g")) > 1000  # the AP's registers
+        assert c.command("Hg1") == "OK"
+        rip0 = c.command("p10")
+        c.send(frame("vCont;s:1"))  # thread 2 has no action: it stays stopped
+        assert c.read_byte() == b"+"
+        assert c.read_packet() == "T05thread:1;"
+        assert c.command("p10") != rip0
+        assert "vCPU 1 (thread 2) held" in monitor(c, "info cpus")
+        c.send(frame("vCont;c"))  # both run again
+        assert c.read_byte() == b"+"
+        time.sleep(0.1)
+        c.send(b"\x03")
+        assert c.read_packet().startswith("T02thread:")
+        assert "held" not in monitor(c, "info cpus")
+        assert "unknown monitor command" in monitor(c, "frobnicate")
+        assert c.command("vCont;x") == "E22"
+        assert c.command("vCont;c:9") == "E22"
+        limit = symbol("spin_limit")
+        assert c.command(f"M{limit:x},8:" + bytes(8).hex()) == "OK"
+        assert c.command("D") == "OK"
+    finally:
+        c.close()
+    assert vm.wait() == 0, vm.stderr()
