@@ -364,3 +364,50 @@ def test_vcont_per_thread_actions(vm_factory):
     finally:
         c.close()
     assert vm.wait() == 0, vm.stderr()
+
+
+def regnum(client, name):
+    xml, off = "", 0
+    while True:
+        part = client.command(f"qXfer:features:read:target.xml:{off:x},400")
+        xml, off = xml + part[1:], off + len(part) - 1
+        if part[0] == "l":
+            return int(re.search(rf'name="{name}"[^>]* regnum="(\d+)"', xml).group(1))
+
+
+def test_memory_through_guest_page_tables(vm_factory):
+    """Maps the kernel-style address 0xffffffff80000000 (a 2 MiB page onto 0)
+    and 0xffffffff80200000 (a 4 KiB page onto magic_value's page) into the
+    guest's own page tables through the stub, then reads and writes through
+    those mappings."""
+    vm = vm_factory()
+    c = RspClient(vm.connect())
+
+    def put(addr, value):
+        assert c.command(f"M{addr:x},8:" + value.to_bytes(8, "little").hex()) == "OK"
+
+    try:
+        cr3 = int.from_bytes(bytes.fromhex(c.command(f"p{regnum(c, 'cr3'):x}")), "little")
+        assert cr3 == 0x9000
+        magic = symbol("magic_value")
+        pdpt, pd, pt = 0x1000000, 0x1001000, 0x1002000
+        put(cr3 + 511 * 8, pdpt | 3)
+        put(pdpt + 510 * 8, pd | 3)
+        put(pd + 0 * 8, 0x0 | 0x83)              # 2 MiB page onto 0
+        put(pd + 1 * 8, pt | 3)
+        put(pt + 0 * 8, (magic & ~0xFFF) | 3)    # 4 KiB page
+        ident = c.command("m100200,10")
+        assert ident.startswith("fa")
+        assert c.command("mffffffff80100200,10") == ident
+        assert c.command("mffffffff80201000,4").startswith("E")  # PT entry 1 absent
+        virt = 0xffffffff80200000 + (magic & 0xFFF)
+        assert read_u64(c, virt) == 42
+        assert c.command(f"M{virt:x},8:" + (77).to_bytes(8, "little").hex()) == "OK"
+        assert read_u64(c, magic) == 77
+        put(cr3 + 511 * 8, 0)
+        assert c.command("mffffffff80100200,4").startswith("E")
+        assert c.command("D") == "OK"
+    finally:
+        c.close()
+    assert vm.wait() == 0, vm.stderr()
+    assert "magic: 77" in vm.stdout()
