@@ -299,7 +299,7 @@ def test_serial2_pty(vm_factory):
     import os
     import select
     vm = vm_factory(args=["--serial2", "pty"])
-    pty = re.search(r"console on (/dev/pts/\d+)", vm.stderr()).group(1)
+    pty = re.search(r"COM2 on (/dev/pts/\d+)", vm.stderr()).group(1)
     fd = os.open(pty, os.O_RDONLY | os.O_NOCTTY)
     c = RspClient(vm.connect())
     try:
@@ -411,3 +411,34 @@ def test_memory_through_guest_page_tables(vm_factory):
         c.close()
     assert vm.wait() == 0, vm.stderr()
     assert "magic: 77" in vm.stdout()
+
+
+def test_serial2_unix(tmp_path):
+    import os
+    import subprocess
+    path = tmp_path / "com2.sock"
+    p = subprocess.Popen([kvmini_path(), "run", "--kernel", ELF, "--serial2", f"unix:{path}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(20)
+        s.connect(str(path))
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(100)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        assert data == b"com2: hello\n"
+        assert "kvmini test guest: gdbtarget" in out
+        assert not os.path.exists(path)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()

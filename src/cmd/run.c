@@ -184,7 +184,7 @@ int cmd_run(int argc, char **argv)
 	vm->console = console_open(vm, cfg.console);
 	if (!vm->console)
 		goto out;
-	if (cfg.serial2 && !(vm->console2 = console_open_serial(vm, cfg.serial2, vm->com2)))
+	if (cfg.serial2 && !(vm->console2 = console_open_serial(vm, cfg.serial2, vm->com2, "COM2")))
 		goto out;
 	if (cfg.gdb && !(gdb = gdb_server_start(vm, cfg.gdb, cfg.gdb_wait)))
 		goto out;
