@@ -98,8 +98,9 @@ def test_registers_monitor_and_target_description(vm_factory):
     assert vm.wait() == 0, vm.stderr()
 
 
-def test_tcp_endpoint(vm_factory):
-    vm = vm_factory(spec="tcp:127.0.0.1:0")
+@pytest.mark.parametrize("spec", ["tcp:127.0.0.1:0", "tcp:localhost:0"])
+def test_tcp_endpoint(vm_factory, spec):
+    vm = vm_factory(spec=spec)
     assert vm.address.startswith("tcp:127.0.0.1:")
     status, out = run_gdb(ELF, vm.gdb_target(), ["break add_numbers", "continue", "detach"])
     assert status == 0, out

@@ -53,15 +53,44 @@ static int listen_unix(struct gdb_stub *s, const char *path)
 	return fd;
 }
 
-/* "HOST:PORT": numeric or named host; port 0 lets the kernel pick. */
+/* Binds and listens on the first address `host` resolves to; fills `sa`. */
+static int bind_tcp(const char *host, const char *port, struct sockaddr_storage *sa,
+		    socklen_t *salen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res;
+	int fd, one = 1, ret = getaddrinfo(host, port, &hints, &res);
+
+	if (ret)
+		return error("--gdb tcp:%s:%s: %s", host, port, gai_strerror(ret));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		*salen = sizeof(*sa);
+		if (bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 4) < 0 ||
+		    getsockname(fd, (struct sockaddr *)sa, salen) < 0) {
+			error_errno("gdb: cannot listen on tcp:%s:%s", host, port);
+			close(fd);
+			fd = -1;
+		}
+	} else {
+		error_errno("gdb: socket");
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* "HOST:PORT" (HOST empty: 127.0.0.1; [IPv6] in brackets); port 0 lets the
+ * kernel pick. */
 static int listen_tcp(const char *hostport)
 {
-	char host[256];
+	char host[256], addr[INET6_ADDRSTRLEN], portstr[8];
 	const char *colon = strrchr(hostport, ':');
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t salen = sizeof(sa);
+	struct sockaddr_storage sa;
+	socklen_t salen;
 	uint64_t port;
-	int fd, one = 1;
+	int fd;
 
 	if (!colon || (size_t)(colon - hostport) >= sizeof(host) ||
 	    parse_u64(colon + 1, 0, 65535, &port))
@@ -70,20 +99,25 @@ static int listen_tcp(const char *hostport)
 	host[colon - hostport] = '\0';
 	if (!host[0])
 		strcpy(host, "127.0.0.1");
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-		return error("--gdb tcp:%s: give a numeric IPv4 address", hostport);
-	sa.sin_port = htons((uint16_t)port);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return error_errno("gdb: socket");
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) {
-		error_errno("gdb: cannot listen on %s", hostport);
-		close(fd);
-		return -1;
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') { /* [IPv6] */
+		memmove(host, host + 1, strlen(host) - 2);
+		host[strlen(host) - 2] = '\0';
 	}
-	info("gdb: listening on tcp:%s:%u", host, ntohs(sa.sin_port));
+	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
+	fd = bind_tcp(host, portstr, &sa, &salen);
+	if (fd < 0)
+		return -1;
+	if (sa.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&sa;
+
+		inet_ntop(AF_INET6, &a6->sin6_addr, addr, sizeof(addr));
+		info("gdb: listening on tcp:[%s]:%u", addr, ntohs(a6->sin6_port));
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&sa;
+
+		inet_ntop(AF_INET, &a4->sin_addr, addr, sizeof(addr));
+		info("gdb: listening on tcp:%s:%u", addr, ntohs(a4->sin_port));
+	}
 	return fd;
 }
 
