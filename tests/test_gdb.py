@@ -443,3 +443,16 @@ def test_serial2_unix(tmp_path):
         if p.poll() is None:
             p.kill()
             p.communicate()
+
+
+def test_sigterm_with_gdb_attached_ends_cleanly(vm_factory):
+    import signal
+    vm = vm_factory()
+    c = RspClient(vm.connect())
+    try:
+        assert c.command("?").startswith("T05")
+        vm.proc.send_signal(signal.SIGTERM)
+        assert vm.wait() == 10, vm.stderr()  # "stopped by a signal", via the signalfd
+        assert c.read_packet() == "W0a"  # gdb is told the VM ended
+    finally:
+        c.close()

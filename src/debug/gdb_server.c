@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +382,7 @@ static struct gdb_stub *alloc_stub(struct vm *vm)
 struct gdb_stub *gdb_server_start(struct vm *vm, const char *spec, bool wait_for_gdb)
 {
 	struct gdb_stub *s = alloc_stub(vm);
+	sigset_t all, old;
 	int ret;
 
 	if (!s)
@@ -398,7 +400,11 @@ struct gdb_stub *gdb_server_start(struct vm *vm, const char *spec, bool wait_for
 		vm_pause(vm);
 		info("gdb: vCPUs wait for the debugger to continue (--gdb-wait)");
 	}
+	/* The stub thread takes no signals: SIGINT/SIGTERM go to the VM's signalfd. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = pthread_create(&s->thread, NULL, server_thread, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
 		errno = ret;
 		error_errno("gdb: cannot start the stub thread");
