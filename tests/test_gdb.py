@@ -422,11 +422,17 @@ def test_serial2_unix(tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 20
-        while not path.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(20)
-        s.connect(str(path))
+        while True:  # the socket file appears at bind(), before listen()
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(20)
+            try:
+                s.connect(str(path))
+                break
+            except OSError:
+                s.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         data = b""
         while not data.endswith(b"\n"):
             chunk = s.recv(100)
