@@ -8,6 +8,7 @@
 #include "arch/x86/x86.h"
 #include "cmd/commands.h"
 #include "console/console.h"
+#include "debug/gdb_server.h"
 #include "devices/devices.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/seccomp.h"
@@ -45,6 +46,10 @@ static const char run_help[] =
 "  --dump-on LIST      panic,triple-fault (the default with --dump-dir), or none\n"
 "  --dump-format F     kdump (default: compressed, for crash), elf (gdb, crash), both\n"
 "  --dump-compress C   kdump page compression: zstd (default) or zlib (makedumpfile)\n"
+"  --gdb tcp:HOST:PORT|unix:PATH\n"
+"                      GDB remote stub (port 0 picks one; the address is printed)\n"
+"  --gdb-wait          hold the vCPUs before the first instruction until gdb continues\n"
+"  --serial2 KIND      COM2 (0x2f8, IRQ 3), e.g. for kgdboc: pty, unix:PATH, file:PATH\n"
 "  -h, --help          this help\n"
 "\n"
 "Exit status: 0 guest reset, power-off or Ctrl-A x; 1 kvmini error; 2 usage;\n"
@@ -53,7 +58,7 @@ static const char run_help[] =
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
        OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_DUMP_DIR, OPT_DUMP_ON,
-       OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS };
+       OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_GDB, OPT_GDB_WAIT, OPT_SERIAL2 };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -70,6 +75,9 @@ static const struct option run_options[] = {
 	{ "dump-on", required_argument, NULL, OPT_DUMP_ON },
 	{ "dump-format", required_argument, NULL, OPT_DUMP_FORMAT },
 	{ "dump-compress", required_argument, NULL, OPT_DUMP_COMPRESS },
+	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
+	{ "serial2", required_argument, NULL, OPT_SERIAL2 },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -103,6 +111,14 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg,
 		if (seccomp_parse_mode(arg, &mode))
 			return error("--seccomp '%s': use on, kill or off", arg);
 		cfg->seccomp = mode;
+		return 0;
+	case OPT_GDB: cfg->gdb = arg; return 0;
+	case OPT_GDB_WAIT: cfg->gdb_wait = true; return 0;
+	case OPT_SERIAL2:
+		if (strcmp(arg, "pty") && !str_starts_with(arg, "unix:") &&
+		    !str_starts_with(arg, "file:"))
+			return error("--serial2 '%s': use pty, unix:PATH or file:PATH", arg);
+		cfg->serial2 = arg;
 		return 0;
 	case OPT_CPUS:
 		if (parse_u64(arg, 1, VM_MAX_CPUS, &v))
@@ -140,6 +156,8 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, struct dump_
 	}
 	if (optind < argc)
 		return error("unexpected argument '%s'; see `kvmini run --help`", argv[optind]);
+	if (cfg->gdb_wait && !cfg->gdb)
+		return error("--gdb-wait needs --gdb tcp:HOST:PORT or unix:PATH");
 	return 0;
 }
 
@@ -196,6 +214,7 @@ int cmd_run(int argc, char **argv)
 	struct vm *vm;
 	struct api *api = NULL;
 	struct vm_cgroup *cgroup = NULL;
+	struct gdb_stub *gdb = NULL;
 	int status = EXIT_ERROR;
 
 	if (parse_args(argc, argv, &cfg, &dump_opt))
@@ -218,6 +237,10 @@ int cmd_run(int argc, char **argv)
 	vm->console = console_open(vm, cfg.console);
 	if (!vm->console)
 		goto out;
+	if (cfg.serial2 && !(vm->console2 = console_open_serial(vm, cfg.serial2, vm->com2, "COM2")))
+		goto out;
+	if (cfg.gdb && !(gdb = gdb_server_start(vm, cfg.gdb, cfg.gdb_wait)))
+		goto out;
 	if (cfg.api && !(api = api_open(vm, cfg.api)))
 		goto out;
 	/* Everything is open: from here on only the allow-listed calls work. */
@@ -225,11 +248,13 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	status = vm_run(vm);
 out:
+	gdb_server_stop(gdb);
 	api_close(api);
 	dumper_stop(dumper);
 	unmap_boot_files(&files);
 	if (vm_destroy(vm) == 0) {
 		console_close(vm->console);
+		console_close(vm->console2);
 		free(vm);
 	} else {
 		console_restore_terminal(vm->console); /* a vCPU may still print */

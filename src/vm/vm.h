@@ -53,6 +53,9 @@ struct vm_config {
 	const char *api;
 	const char *cgroup;
 	int seccomp; /* enum seccomp_mode */
+	const char *gdb;      /* --gdb tcp:HOST:PORT | unix:PATH */
+	bool gdb_wait;        /* --gdb-wait: vCPUs held until gdb continues */
+	const char *serial2;  /* --serial2: COM2 back end (NULL: no COM2) */
 };
 
 struct vm {
@@ -72,6 +75,8 @@ struct vm {
 
 	struct console *console;
 	struct serial *com1;
+	struct console *console2; /* COM2's back end (--serial2) */
+	struct serial *com2;
 	uint8_t last_post_code; /* last byte written to port 0x80 */
 	struct fw_cfg *fw_cfg;  /* etc/vmcoreinfo, for dumps */
 
