@@ -15,6 +15,7 @@ static const struct device_ops *const platform_devices[] = {
 	&acpi_pm_device,
 	&reset_ports_device,
 	&post_code_device,
+	&pci_bus_device,
 	&debug_exit_device,
 	&fw_cfg_device,
 };

@@ -78,6 +78,7 @@ struct vm {
 	struct console *console2; /* COM2's back end (--serial2) */
 	struct serial *com2;
 	uint8_t last_post_code; /* last byte written to port 0x80 */
+	struct pci_bus *pci;
 	struct fw_cfg *fw_cfg;  /* etc/vmcoreinfo, for dumps */
 
 	/* Pausing every vCPU (debugger, dumps, API). */
