@@ -14,6 +14,7 @@
 #include "sandbox/seccomp.h"
 #include "dump/dump.h"
 #include "util/file.h"
+#include "virtio/disks.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "vm/vcpu.h"
@@ -49,6 +50,7 @@ static const char run_help[] =
 "  --gdb tcp:HOST:PORT|unix:PATH\n"
 "                      GDB remote stub (port 0 picks one; the address is printed)\n"
 "  --gdb-wait          hold the vCPUs before the first instruction until gdb continues\n"
+"  --disk PATH[,readonly]  virtio-blk disk on PCI (repeatable, up to 8)\n"
 "  --serial2 KIND      COM2 (0x2f8, IRQ 3), e.g. for kgdboc: pty, unix:PATH, file:PATH\n"
 "  -h, --help          this help\n"
 "\n"
@@ -58,7 +60,7 @@ static const char run_help[] =
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
        OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_DUMP_DIR, OPT_DUMP_ON,
-       OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_GDB, OPT_GDB_WAIT, OPT_SERIAL2 };
+       OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_GDB, OPT_GDB_WAIT, OPT_SERIAL2, OPT_DISK };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -78,6 +80,7 @@ static const struct option run_options[] = {
 	{ "gdb", required_argument, NULL, OPT_GDB },
 	{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
 	{ "serial2", required_argument, NULL, OPT_SERIAL2 },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -113,6 +116,11 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg,
 		cfg->seccomp = mode;
 		return 0;
 	case OPT_GDB: cfg->gdb = arg; return 0;
+	case OPT_DISK:
+		if (cfg->ndisks == (int)(sizeof(cfg->disks) / sizeof(cfg->disks[0])))
+			return error("too many --disk options (at most 8)");
+		cfg->disks[cfg->ndisks++] = arg;
+		return 0;
 	case OPT_GDB_WAIT: cfg->gdb_wait = true; return 0;
 	case OPT_SERIAL2:
 		if (strcmp(arg, "pty") && !str_starts_with(arg, "unix:") &&
@@ -225,7 +233,8 @@ int cmd_run(int argc, char **argv)
 	/* Enter the cgroup first, so guest RAM and every thread are charged to it. */
 	if (cfg.cgroup && !(cgroup = cgroup_enter(cfg.cgroup, cfg.mem_size, cfg.ncpus)))
 		goto out;
-	if (map_boot_files(&cfg, &files) || vm_create(vm, &cfg) || devices_init(vm))
+	if (map_boot_files(&cfg, &files) || vm_create(vm, &cfg) || devices_init(vm) ||
+	    virtio_disks_add(vm))
 		goto out;
 	dumper = dumper_create(vm, &dump_opt);
 	if (dump_opt.dir && !dumper)

@@ -384,7 +384,11 @@ static void on_completion(void *opaque, uint32_t events)
 
 	if (read(b->efd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return;
+	if (b->dev->lock)
+		pthread_mutex_lock(b->dev->lock);
 	reap(b);
+	if (b->dev->lock)
+		pthread_mutex_unlock(b->dev->lock);
 }
 
 static int blk_start(struct virtio_dev *dev)

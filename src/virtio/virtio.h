@@ -6,6 +6,7 @@
 #ifndef KVMINI_VIRTIO_H
 #define KVMINI_VIRTIO_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -58,6 +59,10 @@ struct virtio_dev {
 	/* The transport's "used buffers" signal (interrupt / call eventfd). */
 	void (*notify)(struct virtio_dev *dev, struct virtqueue *vq);
 	void *transport;
+	/* Held by the transport around guest accesses; a device's own
+	 * callbacks (completions on the event loop) take it too. NULL where
+	 * everything runs on one thread (vhost-user). */
+	pthread_mutex_t *lock;
 };
 
 static inline bool virtio_has(const struct virtio_dev *dev, int bit)

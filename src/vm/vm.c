@@ -150,6 +150,10 @@ int vm_destroy(struct vm *vm)
 	__atomic_store_n(&vm->exiting, true, __ATOMIC_RELEASE);
 	if (vm->vcpus && stop_vcpus(vm))
 		return -1; /* a vCPU is stuck in a device: leave everything to exit() */
+	while (vm->ncleanups > 0) {
+		vm->ncleanups--;
+		vm->cleanups[vm->ncleanups].fn(vm->cleanups[vm->ncleanups].arg);
+	}
 	for (int i = 0; vm->vcpus && i < vm->ncpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
@@ -268,5 +272,15 @@ int vm_continue(struct vm *vm)
 		return error_errno("KVM_SET_CLOCK");
 	vm->user_paused = false;
 	vm_resume(vm);
+	return 0;
+}
+
+int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *arg)
+{
+	if (vm->ncleanups == (int)(sizeof(vm->cleanups) / sizeof(vm->cleanups[0])))
+		return error("too many device teardown hooks");
+	vm->cleanups[vm->ncleanups].fn = fn;
+	vm->cleanups[vm->ncleanups].arg = arg;
+	vm->ncleanups++;
 	return 0;
 }

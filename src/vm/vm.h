@@ -55,7 +55,9 @@ struct vm_config {
 	int seccomp; /* enum seccomp_mode */
 	const char *gdb;      /* --gdb tcp:HOST:PORT | unix:PATH */
 	bool gdb_wait;        /* --gdb-wait: vCPUs held until gdb continues */
-	const char *serial2;  /* --serial2: COM2 back end (NULL: no COM2) */
+	const char *serial2;
+	int ndisks;
+	const char *disks[8]; /* --disk PATH[,readonly] */  /* --serial2: COM2 back end (NULL: no COM2) */
 };
 
 struct vm {
@@ -98,9 +100,11 @@ struct vm {
 	int exit_fd;      /* eventfd: written when the VM must end */
 	int exit_status;  /* first status set wins */
 
-	/* Device state, freed with the VM. */
+	/* Device state, freed with the VM; teardown hooks run first. */
 	int nallocs;
 	void *allocs[64];
+	int ncleanups;
+	struct { void (*fn)(void *); void *arg; } cleanups[16];
 	bool exiting;
 };
 
@@ -129,6 +133,10 @@ void *vm_zalloc(struct vm *vm, size_t size);
  * that vm_continue() resumes guest time where it stopped. */
 int vm_suspend(struct vm *vm);
 int vm_continue(struct vm *vm);
+
+/* Runs fn(arg) in vm_destroy(), after the vCPUs stopped and before guest
+ * memory goes (for devices with I/O in flight into it). */
+int vm_add_cleanup(struct vm *vm, void (*fn)(void *), void *arg);
 
 /* Raises or lowers a GSI on the in-kernel interrupt controllers. */
 void vm_set_irq(struct vm *vm, uint32_t gsi, int level);
