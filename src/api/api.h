@@ -22,6 +22,9 @@ void api_close(struct api *api);
 /* Built-in commands: status, pause, resume, quit, help. */
 int api_register_vm_commands(struct api *api);
 
+/* memory, mem-resize (virtio-mem). */
+int api_register_mem_commands(struct api *api);
+
 /* Reads an unsigned size from request[key]: a JSON integer or a string
  * such as "512M". Returns -1 with *err set when absent or malformed. */
 int api_get_size(json_t *request, const char *key, unsigned long long *out, const char **err);

@@ -9,6 +9,7 @@
 #include "cmd/commands.h"
 #include "console/console.h"
 #include "devices/devices.h"
+#include "hotplug/vmem_region.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/seccomp.h"
 #include "util/file.h"
@@ -40,6 +41,8 @@ static const char run_help[] =
 "                      kill (others end kvmini), off\n"
 "  --cgroup PATH       run in cgroup v2 PATH (made if needed) with memory.max =\n"
 "                      --memory + 64M and cpu.max = --cpus CPUs\n"
+"  --hotplug SIZE[,block=SIZE]  virtio-mem region of SIZE above RAM, blocks of\n"
+"                      block= (default 2M); nothing plugged until `mem-resize`\n"
 "  -h, --help          this help\n"
 "\n"
 "Exit status: 0 guest reset, power-off or Ctrl-A x; 1 kvmini error; 2 usage;\n"
@@ -47,7 +50,7 @@ static const char run_help[] =
 "10 stopped by a signal; odd values (v<<1)|1 come from --debug-exit.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
-       OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP };
+       OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_HOTPLUG };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -60,9 +63,28 @@ static const struct option run_options[] = {
 	{ "api", required_argument, NULL, OPT_API },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "hotplug", required_argument, NULL, OPT_HOTPLUG },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --hotplug SIZE[,block=SIZE] */
+static int parse_hotplug(const char *arg, struct vm_config *cfg)
+{
+	char buf[128], *rest = buf, *field;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	field = next_field(&rest);
+	cfg->hotplug_block = VMEM_DEFAULT_BLOCK;
+	if (parse_size(field, &cfg->hotplug_size) || cfg->hotplug_size == 0)
+		return error("--hotplug '%s': give the region size, e.g. 4G or 4G,block=2M", arg);
+	while ((field = next_field(&rest))) {
+		if (!str_starts_with(field, "block=") ||
+		    parse_size(field + 6, &cfg->hotplug_block))
+			return error("--hotplug: unknown or bad field '%s'; use block=SIZE", field);
+	}
+	return 0;
+}
 
 static int parse_option(int opt, const char *arg, struct vm_config *cfg)
 {
@@ -77,6 +99,7 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg)
 	case OPT_DEBUG_EXIT: cfg->debug_exit = true; return 0;
 	case OPT_API: cfg->api = arg; return 0;
 	case OPT_CGROUP: cfg->cgroup = arg; return 0;
+	case OPT_HOTPLUG: return parse_hotplug(arg, cfg);
 	case OPT_SECCOMP:
 		if (seccomp_parse_mode(arg, &mode))
 			return error("--seccomp '%s': use on, kill or off", arg);
@@ -181,7 +204,11 @@ int cmd_run(int argc, char **argv)
 	/* Enter the cgroup first, so guest RAM and every thread are charged to it. */
 	if (cfg.cgroup && !(cgroup = cgroup_enter(cfg.cgroup, cfg.mem_size, cfg.ncpus)))
 		goto out;
-	if (map_boot_files(&cfg, &files) || vm_create(vm, &cfg) || devices_init(vm))
+	if (map_boot_files(&cfg, &files) || vm_create(vm, &cfg))
+		goto out;
+	if (cfg.hotplug_size && vmem_region_create(vm, cfg.hotplug_size, cfg.hotplug_block))
+		goto out;
+	if (devices_init(vm))
 		goto out;
 	if (boot(vm, &files))
 		goto out;
@@ -190,7 +217,7 @@ int cmd_run(int argc, char **argv)
 	vm->console = console_open(vm, cfg.console);
 	if (!vm->console)
 		goto out;
-	if (cfg.api && !(api = api_open(vm, cfg.api)))
+	if (cfg.api && (!(api = api_open(vm, cfg.api)) || api_register_mem_commands(api)))
 		goto out;
 	/* Everything is open: from here on only the allow-listed calls work. */
 	if (seccomp_install(cfg.seccomp))
@@ -201,6 +228,7 @@ out:
 	unmap_boot_files(&files);
 	if (vm_destroy(vm) == 0) {
 		console_close(vm->console);
+		vmem_region_destroy(vm->vmem);
 		free(vm);
 	} else {
 		console_restore_terminal(vm->console); /* a vCPU may still print */

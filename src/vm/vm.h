@@ -33,6 +33,8 @@ struct vm;
 struct vcpu;
 struct console;
 struct serial;
+struct vmem_region;
+struct balloon;
 
 /* Returns true if the listener took the event over (e.g. a debugger now holds
  * the stopped vCPUs), so the VM must not exit. */
@@ -52,6 +54,8 @@ struct vm_config {
 	const char *api;
 	const char *cgroup;
 	int seccomp; /* enum seccomp_mode */
+	uint64_t hotplug_size;  /* virtio-mem region (0: none) */
+	uint64_t hotplug_block; /* its block size */
 };
 
 struct vm {
@@ -71,6 +75,8 @@ struct vm {
 
 	struct console *console;
 	struct serial *com1;
+	struct vmem_region *vmem; /* virtio-mem hotplug region, if any */
+	struct balloon *balloon;  /* virtio-balloon, if any */
 	uint8_t last_post_code; /* last byte written to port 0x80 */
 
 	/* Pausing every vCPU (debugger, dumps, API). */
