@@ -25,6 +25,10 @@ int api_register_vm_commands(struct api *api);
 /* memory, mem-resize (virtio-mem). */
 int api_register_mem_commands(struct api *api);
 
+/* balloon, balloon-stats, served by `b` (run or vhost-user backend). */
+struct balloon;
+int api_register_balloon_commands(struct api *api, struct balloon *b);
+
 /* Reads an unsigned size from request[key]: a JSON integer or a string
  * such as "512M". Returns -1 with *err set when absent or malformed. */
 int api_get_size(json_t *request, const char *key, unsigned long long *out, const char **err);
