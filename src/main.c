@@ -11,6 +11,7 @@ static const struct command {
 } commands[] = {
 	{ "run", cmd_run, "boot a kernel (or the bundled demo guest) in a new VM" },
 	{ "ctl", cmd_ctl, "send a command to a running VM's control socket" },
+	{ "memd", cmd_memd, "move memory between running VMs within a host budget" },
 };
 
 static void usage(FILE *out)
