@@ -138,16 +138,13 @@ static int punch(struct vmem_region *r, uint64_t first, uint64_t count)
 	return 0;
 }
 
-/* vmem_state's callback: vCPUs are paused while slots change, so no vCPU
- * ever sees plugged memory without a slot. */
+/* vmem_state's callback, with the vCPUs paused (vmem_region_request), so
+ * no vCPU ever sees plugged memory without a slot. */
 static int on_change(void *opaque, uint64_t first, uint64_t count, bool plugged)
 {
 	struct vmem_region *r = opaque;
-	int ret;
+	int ret = plugged ? map_plugged(r, first, count) : unmap_unplugged(r, first, count);
 
-	vm_pause(r->vm);
-	ret = plugged ? map_plugged(r, first, count) : unmap_unplugged(r, first, count);
-	vm_resume(r->vm);
 	if (ret)
 		r->slot_failures++;
 	if (!plugged && punch(r, first, count))
@@ -243,9 +240,12 @@ uint16_t vmem_region_request(struct vmem_region *r, const void *req, size_t len,
 {
 	uint16_t type;
 
+	/* Pause first, then lock: a vCPU waiting for the lock could not pause. */
+	vm_pause(r->vm);
 	pthread_mutex_lock(&r->lock);
 	type = vmem_handle_request(&r->state, req, len, resp);
 	pthread_mutex_unlock(&r->lock);
+	vm_resume(r->vm);
 	return type;
 }
 
