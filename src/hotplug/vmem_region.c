@@ -45,6 +45,11 @@ static int set_slot(struct vmem_region *r, uint32_t slot, uint64_t first, uint64
 	return 0;
 }
 
+static uint32_t run_slot(const struct vmem_region *r, const struct vmem_run *run)
+{
+	return VMEM_SLOT_BASE + (uint32_t)(run - r->runs);
+}
+
 static struct vmem_run *free_run(struct vmem_region *r)
 {
 	for (int i = 0; i < VMEM_MAX_RUNS; i++)
@@ -71,7 +76,7 @@ static int add_run(struct vmem_region *r, uint64_t first, uint64_t count)
 	run = free_run(r);
 	if (!run)
 		return error("virtio-mem: more than %d separate plugged ranges", VMEM_MAX_RUNS);
-	if (set_slot(r, run->slot, first, count))
+	if (set_slot(r, run_slot(r, run), first, count))
 		return -1;
 	run->first = first;
 	run->count = count;
@@ -80,7 +85,7 @@ static int add_run(struct vmem_region *r, uint64_t first, uint64_t count)
 
 static void drop_run(struct vmem_region *r, struct vmem_run *run)
 {
-	set_slot(r, run->slot, run->first, 0);
+	set_slot(r, run_slot(r, run), run->first, 0);
 	run->count = 0;
 }
 
@@ -196,8 +201,6 @@ int vmem_region_create(struct vm *vm, uint64_t size, uint64_t block_size)
 	r->vm = vm;
 	r->memfd = -1;
 	pthread_mutex_init(&r->lock, NULL);
-	for (int i = 0; i < VMEM_MAX_RUNS; i++)
-		r->runs[i].slot = VMEM_SLOT_BASE + (uint32_t)i;
 	vm->vmem = r;
 	if (vmem_state_init(&r->state, gpa, size, block_size))
 		return error("--hotplug: %llu MiB is not a multiple of the %llu KiB block size "

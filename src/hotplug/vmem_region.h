@@ -22,9 +22,9 @@ struct vm;
 /* The region starts on a 1 GiB boundary above RAM and the 32-bit hole. */
 #define VMEM_REGION_ALIGN (1ULL << 30)
 
+/* runs[i] is KVM slot VMEM_SLOT_BASE + i. */
 struct vmem_run {
 	uint64_t first, count; /* blocks; count 0: unused */
-	uint32_t slot;
 };
 
 struct vmem_region {
