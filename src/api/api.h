@@ -15,6 +15,10 @@ typedef json_t *(*api_handler_fn)(struct vm *vm, json_t *request, const char **e
 				  void *opaque);
 
 struct api *api_open(struct vm *vm, const char *spec);
+/* A control socket served by `loop` without a VM (e.g. a vhost-user
+ * backend): only the commands registered on it; handlers get vm == NULL. */
+struct event_loop;
+struct api *api_open_loop(struct event_loop *loop, const char *spec);
 int api_register(struct api *api, const char *cmd, const char *help, api_handler_fn fn,
 		 void *opaque);
 void api_close(struct api *api);
