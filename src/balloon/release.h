@@ -9,7 +9,8 @@
 
 struct vm;
 
-/* Punches [offset, offset + len) out of `fd`; -1 with an error if it fails. */
+/* Punches [offset, offset + len) out of `fd`; -1 if the range is not whole
+ * pages (silently) or fallocate fails (with an error). */
 int release_fd_range(int fd, uint64_t offset, uint64_t len);
 /* balloon_release_fn for `kvmini run`: `opaque` is the struct vm; the range
  * must be boot RAM or plugged hotplug memory. */
