@@ -12,6 +12,7 @@
 #include "hotplug/vmem_region.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/seccomp.h"
+#include "dump/dump.h"
 #include "util/file.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -43,6 +44,10 @@ static const char run_help[] =
 "                      --memory + 64M and cpu.max = --cpus CPUs\n"
 "  --hotplug SIZE[,block=SIZE]  virtio-mem region of SIZE above RAM, blocks of\n"
 "                      block= (default 2M); nothing plugged until `mem-resize`\n"
+"  --dump-dir DIR      write crash dumps into DIR (SIGUSR1 dumps on demand)\n"
+"  --dump-on LIST      panic,triple-fault (the default with --dump-dir), or none\n"
+"  --dump-format F     kdump (default: compressed, for crash), elf (gdb, crash), both\n"
+"  --dump-compress C   kdump page compression: zstd (default) or zlib (makedumpfile)\n"
 "  -h, --help          this help\n"
 "\n"
 "Exit status: 0 guest reset, power-off or Ctrl-A x; 1 kvmini error; 2 usage;\n"
@@ -50,7 +55,8 @@ static const char run_help[] =
 "10 stopped by a signal; odd values (v<<1)|1 come from --debug-exit.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
-       OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_HOTPLUG };
+       OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_DUMP_DIR, OPT_DUMP_ON,
+       OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_HOTPLUG };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -64,6 +70,10 @@ static const struct option run_options[] = {
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "hotplug", required_argument, NULL, OPT_HOTPLUG },
+	{ "dump-dir", required_argument, NULL, OPT_DUMP_DIR },
+	{ "dump-on", required_argument, NULL, OPT_DUMP_ON },
+	{ "dump-format", required_argument, NULL, OPT_DUMP_FORMAT },
+	{ "dump-compress", required_argument, NULL, OPT_DUMP_COMPRESS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -86,7 +96,19 @@ static int parse_hotplug(const char *arg, struct vm_config *cfg)
 	return 0;
 }
 
-static int parse_option(int opt, const char *arg, struct vm_config *cfg)
+static int parse_dump_option(int opt, const char *arg, struct dump_options *dump)
+{
+	switch (opt) {
+	case OPT_DUMP_DIR: dump->dir = arg; return 0;
+	case OPT_DUMP_ON: return dump_parse_on(dump, arg);
+	case OPT_DUMP_FORMAT: return dump_parse_format(dump, arg);
+	case OPT_DUMP_COMPRESS: return dump_parse_compression(dump, arg);
+	default: return -1;
+	}
+}
+
+static int parse_option(int opt, const char *arg, struct vm_config *cfg,
+			struct dump_options *dump)
 {
 	enum seccomp_mode mode;
 	uint64_t v;
@@ -117,23 +139,24 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg)
 		cfg->mem_size = v;
 		return 0;
 	default:
-		return -1;
+		return parse_dump_option(opt, arg, dump);
 	}
 }
 
-static int parse_args(int argc, char **argv, struct vm_config *cfg)
+static int parse_args(int argc, char **argv, struct vm_config *cfg, struct dump_options *dump)
 {
 	int opt;
 
 	*cfg = (struct vm_config){ .ncpus = 1, .mem_size = DEFAULT_MEMORY, .console = "stdio",
 				   .seccomp = SECCOMP_ERRNO };
+	dump_options_default(dump);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
 		if (opt == 'h') {
 			fputs(run_help, stdout);
 			exit(0);
 		}
-		if (opt == '?' || parse_option(opt, optarg, cfg)) {
+		if (opt == '?' || parse_option(opt, optarg, cfg, dump)) {
 			fprintf(stderr, "see `kvmini run --help`\n");
 			return -1;
 		}
@@ -190,13 +213,15 @@ static int boot(struct vm *vm, const struct boot_files *f)
 int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
+	struct dump_options dump_opt;
+	struct dumper *dumper = NULL;
 	struct boot_files files = { 0 };
 	struct vm *vm;
 	struct api *api = NULL;
 	struct vm_cgroup *cgroup = NULL;
 	int status = EXIT_ERROR;
 
-	if (parse_args(argc, argv, &cfg))
+	if (parse_args(argc, argv, &cfg, &dump_opt))
 		return EXIT_USAGE;
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
@@ -209,6 +234,9 @@ int cmd_run(int argc, char **argv)
 	if (cfg.hotplug_size && vmem_region_create(vm, cfg.hotplug_size, cfg.hotplug_block))
 		goto out;
 	if (devices_init(vm))
+		goto out;
+	dumper = dumper_create(vm, &dump_opt);
+	if (dump_opt.dir && !dumper)
 		goto out;
 	if (boot(vm, &files))
 		goto out;
@@ -225,6 +253,7 @@ int cmd_run(int argc, char **argv)
 	status = vm_run(vm);
 out:
 	api_close(api);
+	dumper_stop(dumper);
 	unmap_boot_files(&files);
 	if (vm_destroy(vm) == 0) {
 		console_close(vm->console);

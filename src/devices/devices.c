@@ -15,6 +15,7 @@ static const struct device_ops *const platform_devices[] = {
 	&reset_ports_device,
 	&post_code_device,
 	&debug_exit_device,
+	&fw_cfg_device,
 };
 
 int devices_init(struct vm *vm)

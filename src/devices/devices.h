@@ -23,6 +23,7 @@ extern const struct device_ops debug_exit_device;
 extern const struct device_ops acpi_pm_device;
 extern const struct device_ops reset_ports_device;
 extern const struct device_ops post_code_device;
+extern const struct device_ops fw_cfg_device;
 
 /* Creates every wanted platform device. */
 int devices_init(struct vm *vm);

@@ -35,6 +35,7 @@ struct console;
 struct serial;
 struct vmem_region;
 struct balloon;
+struct fw_cfg;
 
 /* Returns true if the listener took the event over (e.g. a debugger now holds
  * the stopped vCPUs), so the VM must not exit. */
@@ -78,6 +79,7 @@ struct vm {
 	struct vmem_region *vmem; /* virtio-mem hotplug region, if any */
 	struct balloon *balloon;  /* virtio-balloon, if any */
 	uint8_t last_post_code; /* last byte written to port 0x80 */
+	struct fw_cfg *fw_cfg;  /* etc/vmcoreinfo, for dumps */
 
 	/* Pausing every vCPU (debugger, dumps, API). */
 	pthread_mutex_t pause_lock;

@@ -160,6 +160,11 @@ static uint64_t build_dsdt(struct table_writer *w)
 	dsdt_device(&sb, "PEVT", &hid, &res);
 	memset(&hid, 0, sizeof(hid));
 	memset(&res, 0, sizeof(res));
+	aml_string(&hid, "QEMU0002"); /* fw_cfg: etc/vmcoreinfo for dumps */
+	aml_io_port(&res, 0x510, 12);
+	dsdt_device(&sb, "FWCF", &hid, &res);
+	memset(&hid, 0, sizeof(hid));
+	memset(&res, 0, sizeof(res));
 	aml_integer(&hid, aml_eisa_id("PNP0303"));
 	aml_io_port(&res, 0x60, 1);
 	aml_io_port(&res, 0x64, 1);

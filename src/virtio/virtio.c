@@ -1,0 +1,8 @@
+/* virtio.c: helpers every transport and device share. */
+#include "virtio/virtio.h"
+
+void virtio_notify_used(struct virtio_dev *dev, struct virtqueue *vq)
+{
+	if (vq_should_notify(vq) && dev->notify)
+		dev->notify(dev, vq);
+}
