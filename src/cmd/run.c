@@ -8,6 +8,7 @@
 #include "arch/x86/x86.h"
 #include "cmd/commands.h"
 #include "console/console.h"
+#include "debug/gdb_server.h"
 #include "devices/devices.h"
 #include "hotplug/vmem_region.h"
 #include "sandbox/cgroup.h"
@@ -48,6 +49,10 @@ static const char run_help[] =
 "  --dump-on LIST      panic,triple-fault (the default with --dump-dir), or none\n"
 "  --dump-format F     kdump (default: compressed, for crash), elf (gdb, crash), both\n"
 "  --dump-compress C   kdump page compression: zstd (default) or zlib (makedumpfile)\n"
+"  --gdb tcp:HOST:PORT|unix:PATH\n"
+"                      GDB remote stub (port 0 picks one; the address is printed)\n"
+"  --gdb-wait          hold the vCPUs before the first instruction until gdb continues\n"
+"  --serial2 KIND      COM2 (0x2f8, IRQ 3), e.g. for kgdboc: pty, unix:PATH, file:PATH\n"
 "  -h, --help          this help\n"
 "\n"
 "Exit status: 0 guest reset, power-off or Ctrl-A x; 1 kvmini error; 2 usage;\n"
@@ -56,7 +61,8 @@ static const char run_help[] =
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
        OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_DUMP_DIR, OPT_DUMP_ON,
-       OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_HOTPLUG };
+       OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_GDB, OPT_GDB_WAIT, OPT_SERIAL2,
+       OPT_HOTPLUG };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -74,6 +80,9 @@ static const struct option run_options[] = {
 	{ "dump-on", required_argument, NULL, OPT_DUMP_ON },
 	{ "dump-format", required_argument, NULL, OPT_DUMP_FORMAT },
 	{ "dump-compress", required_argument, NULL, OPT_DUMP_COMPRESS },
+	{ "gdb", required_argument, NULL, OPT_GDB },
+	{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
+	{ "serial2", required_argument, NULL, OPT_SERIAL2 },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -127,6 +136,14 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg,
 			return error("--seccomp '%s': use on, kill or off", arg);
 		cfg->seccomp = mode;
 		return 0;
+	case OPT_GDB: cfg->gdb = arg; return 0;
+	case OPT_GDB_WAIT: cfg->gdb_wait = true; return 0;
+	case OPT_SERIAL2:
+		if (strcmp(arg, "pty") && !str_starts_with(arg, "unix:") &&
+		    !str_starts_with(arg, "file:"))
+			return error("--serial2 '%s': use pty, unix:PATH or file:PATH", arg);
+		cfg->serial2 = arg;
+		return 0;
 	case OPT_CPUS:
 		if (parse_u64(arg, 1, VM_MAX_CPUS, &v))
 			return error("--cpus '%s': give a number from 1 to %d", arg, VM_MAX_CPUS);
@@ -163,6 +180,8 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, struct dump_
 	}
 	if (optind < argc)
 		return error("unexpected argument '%s'; see `kvmini run --help`", argv[optind]);
+	if (cfg->gdb_wait && !cfg->gdb)
+		return error("--gdb-wait needs --gdb tcp:HOST:PORT or unix:PATH");
 	return 0;
 }
 
@@ -219,6 +238,7 @@ int cmd_run(int argc, char **argv)
 	struct vm *vm;
 	struct api *api = NULL;
 	struct vm_cgroup *cgroup = NULL;
+	struct gdb_stub *gdb = NULL;
 	int status = EXIT_ERROR;
 
 	if (parse_args(argc, argv, &cfg, &dump_opt))
@@ -245,6 +265,10 @@ int cmd_run(int argc, char **argv)
 	vm->console = console_open(vm, cfg.console);
 	if (!vm->console)
 		goto out;
+	if (cfg.serial2 && !(vm->console2 = console_open_serial(vm, cfg.serial2, vm->com2, "COM2")))
+		goto out;
+	if (cfg.gdb && !(gdb = gdb_server_start(vm, cfg.gdb, cfg.gdb_wait)))
+		goto out;
 	if (cfg.api && (!(api = api_open(vm, cfg.api)) || api_register_mem_commands(api)))
 		goto out;
 	/* Everything is open: from here on only the allow-listed calls work. */
@@ -252,12 +276,14 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	status = vm_run(vm);
 out:
+	gdb_server_stop(gdb);
 	api_close(api);
 	dumper_stop(dumper);
 	unmap_boot_files(&files);
 	if (vm_destroy(vm) == 0) {
 		console_close(vm->console);
 		vmem_region_destroy(vm->vmem);
+		console_close(vm->console2);
 		free(vm);
 	} else {
 		console_restore_terminal(vm->console); /* a vCPU may still print */

@@ -24,6 +24,8 @@ enum console_kind { CON_STDIO, CON_PTY, CON_FILE, CON_UNIX };
 
 struct console {
 	struct vm *vm;
+	struct serial *port;  /* the UART that receives this console's input */
+	const char *name;     /* "console" (COM1) or the port's name, for messages */
 	enum console_kind kind;
 	int in_fd, out_fd;
 	int pty_slave_fd;     /* held open so the pty survives readers coming and going */
@@ -95,8 +97,8 @@ static void on_input(void *opaque, uint32_t events)
 		return;
 	}
 	len = c->raw ? filter_escapes(c, buf, (size_t)n) : (size_t)n;
-	if (len && c->vm->com1)
-		serial_receive(c->vm->com1, buf, len);
+	if (len && c->port)
+		serial_receive(c->port, buf, len);
 }
 
 static int open_stdio(struct console *c)
@@ -138,7 +140,7 @@ static int open_pty(struct console *c)
 		cfmakeraw(&raw);
 		tcsetattr(c->pty_slave_fd, TCSANOW, &raw);
 	}
-	info("console on %s", name);
+	info("%s on %s", c->name, name);
 	return 0;
 }
 
@@ -157,7 +159,7 @@ static int open_unix(struct console *c, const char *path)
 
 	if (lfd < 0)
 		return -1;
-	info("console: waiting for a connection on %s", path);
+	info("%s: waiting for a connection on %s", c->name, path);
 	c->in_fd = c->out_fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	close(lfd);
 	unlink(path);
@@ -189,6 +191,12 @@ static int open_kind(struct console *c, const char *spec)
 
 struct console *console_open(struct vm *vm, const char *spec)
 {
+	return console_open_serial(vm, spec, vm->com1, "console");
+}
+
+struct console *console_open_serial(struct vm *vm, const char *spec, struct serial *port,
+				    const char *name)
+{
 	struct console *c = calloc(1, sizeof(*c));
 
 	if (!c) {
@@ -196,6 +204,8 @@ struct console *console_open(struct vm *vm, const char *spec)
 		return NULL;
 	}
 	c->vm = vm;
+	c->port = port;
+	c->name = name;
 	c->in_fd = c->out_fd = c->pty_slave_fd = -1;
 	if (open_kind(c, spec) ||
 	    (c->in_fd >= 0 && event_loop_add(&vm->loop, c->in_fd, EPOLLIN, on_input, c))) {

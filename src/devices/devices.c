@@ -8,6 +8,7 @@
 
 static const struct device_ops *const platform_devices[] = {
 	&serial_device,
+	&serial2_device,
 	&i8042_device,
 	&rtc_device,
 	&pvpanic_device,

@@ -16,6 +16,7 @@ struct device_ops {
 };
 
 extern const struct device_ops serial_device;
+extern const struct device_ops serial2_device;
 extern const struct device_ops i8042_device;
 extern const struct device_ops rtc_device;
 extern const struct device_ops pvpanic_device;

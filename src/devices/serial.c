@@ -1,5 +1,6 @@
-/* serial.c: an 8250/16550A UART at 0x3f8 (IRQ 4): transmit to the console,
- * receive from it, interrupts, loopback and the divisor latch. */
+/* serial.c: 8250/16550A UARTs: COM1 at 0x3f8 (IRQ 4) on the console and,
+ * with --serial2, COM2 at 0x2f8 (IRQ 3) on its own back end (for in-guest
+ * kgdboc): transmit, receive, interrupts, loopback and the divisor latch. */
 #include "devices/serial.h"
 
 #include <pthread.h>
@@ -14,6 +15,8 @@
 
 #define COM1_PORT 0x3f8
 #define COM1_IRQ  4
+#define COM2_PORT 0x2f8
+#define COM2_IRQ  3
 #define RX_FIFO   1024
 
 #define UART_RX   0 /* in, DLAB=0 */
@@ -44,6 +47,8 @@
 
 struct serial {
 	struct vm *vm;
+	uint32_t irq;
+	struct console **console; /* where output goes: &vm->console or &vm->console2 */
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thri_pending;
@@ -67,7 +72,7 @@ static void update_irq(struct serial *s)
 
 	if (level != s->irq_level) {
 		s->irq_level = level;
-		vm_set_irq(s->vm, COM1_IRQ, level);
+		vm_set_irq(s->vm, s->irq, level);
 	}
 }
 
@@ -107,7 +112,7 @@ static void serial_write(struct serial *s, uint64_t off, uint8_t v)
 			if (s->mcr & MCR_LOOP)
 				rx_push(s, v);
 			else
-				console_write(s->vm->console, &v, 1);
+				console_write(*s->console, &v, 1);
 			s->thri_pending = true;
 		}
 		break;
@@ -179,16 +184,44 @@ void serial_receive(struct serial *s, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static int serial_init(struct vm *vm)
+static struct serial *serial_create(struct vm *vm, uint16_t port, uint32_t irq,
+				    struct console **console)
 {
 	struct serial *s = vm_zalloc(vm, sizeof(*s));
 
-	if (!s)
-		return error("out of memory for the UART");
+	if (!s) {
+		error("out of memory for the UART at 0x%x", port);
+		return NULL;
+	}
 	s->vm = vm;
+	s->irq = irq;
+	s->console = console;
 	pthread_mutex_init(&s->lock, NULL);
-	vm->com1 = s;
-	return io_bus_register(&vm->pio, COM1_PORT, 8, serial_io, s);
+	if (io_bus_register(&vm->pio, port, 8, serial_io, s))
+		return NULL;
+	return s;
+}
+
+static int serial_init(struct vm *vm)
+{
+	vm->com1 = serial_create(vm, COM1_PORT, COM1_IRQ, &vm->console);
+	return vm->com1 ? 0 : -1;
+}
+
+static bool serial2_wanted(const struct vm *vm)
+{
+	return vm->cfg.serial2 != NULL;
+}
+
+static int serial2_init(struct vm *vm)
+{
+	vm->com2 = serial_create(vm, COM2_PORT, COM2_IRQ, &vm->console2);
+	return vm->com2 ? 0 : -1;
 }
 
 const struct device_ops serial_device = { .name = "COM1 serial port", .init = serial_init };
+const struct device_ops serial2_device = {
+	.name = "COM2 serial port",
+	.wanted = serial2_wanted,
+	.init = serial2_init,
+};

@@ -1,4 +1,4 @@
-/* serial.h: the 16550A UART on COM1, wired to the console. */
+/* serial.h: the 16550A UARTs (COM1 on the console, COM2 with --serial2). */
 #ifndef KVMINI_SERIAL_H
 #define KVMINI_SERIAL_H
 

@@ -65,7 +65,8 @@ static void wait_while_paused(struct vcpu *vcpu)
 	struct vm *vm = vcpu->vm;
 
 	pthread_mutex_lock(&vm->pause_lock);
-	while (vm->pause_requests) {
+	while (vm->pause_requests ||
+	       (vcpu->held && !__atomic_load_n(&vm->exiting, __ATOMIC_ACQUIRE))) {
 		if (!vcpu->paused) {
 			vcpu->paused = true;
 			vm->running_vcpus--;
@@ -78,6 +79,14 @@ static void wait_while_paused(struct vcpu *vcpu)
 		vm->running_vcpus++;
 	}
 	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+void vcpu_set_held(struct vcpu *vcpu, bool held)
+{
+	pthread_mutex_lock(&vcpu->vm->pause_lock);
+	vcpu->held = held;
+	pthread_cond_broadcast(&vcpu->vm->pause_cond);
+	pthread_mutex_unlock(&vcpu->vm->pause_lock);
 }
 
 static void handle_pio(struct vcpu *vcpu)
@@ -154,6 +163,8 @@ static bool handle_exit(struct vcpu *vcpu)
 			       run->fail_entry.hardware_entry_failure_reason);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
+		if (vcpu->on_fault && vcpu->on_fault(vcpu, vcpu->debug_opaque))
+			return true;
 		handle_failure(vcpu, "KVM internal error", run->internal.suberror);
 		return false;
 	default:

@@ -57,6 +57,9 @@ struct vm_config {
 	int seccomp; /* enum seccomp_mode */
 	uint64_t hotplug_size;  /* virtio-mem region (0: none) */
 	uint64_t hotplug_block; /* its block size */
+	const char *gdb;      /* --gdb tcp:HOST:PORT | unix:PATH */
+	bool gdb_wait;        /* --gdb-wait: vCPUs held until gdb continues */
+	const char *serial2;  /* --serial2: COM2 back end (NULL: no COM2) */
 };
 
 struct vm {
@@ -78,6 +81,8 @@ struct vm {
 	struct serial *com1;
 	struct vmem_region *vmem; /* virtio-mem hotplug region, if any */
 	struct balloon *balloon;  /* virtio-balloon, if any */
+	struct console *console2; /* COM2's back end (--serial2) */
+	struct serial *com2;
 	uint8_t last_post_code; /* last byte written to port 0x80 */
 	struct fw_cfg *fw_cfg;  /* etc/vmcoreinfo, for dumps */
 

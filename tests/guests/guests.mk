@@ -4,7 +4,7 @@ GUEST_CFLAGS := -m64 -O2 -g -std=gnu11 -ffreestanding -fno-pic -fno-pie -no-pie 
 	-fno-stack-protector -mno-red-zone -mgeneral-regs-only -fcf-protection=none \
 	-fno-asynchronous-unwind-tables -fno-builtin -nostdlib -static \
 	-Wall -Wextra -Werror -Wl,--build-id=none -Wl,-z,noexecstack
-GUESTS       := bootcheck panicker virtio_mem
+GUESTS       := bootcheck panicker gdbtarget virtio_mem
 GUEST_COMMON := tests/guests/start.S tests/guests/lib.c
 GUEST_DEMO   := build/guests/bootcheck.elf
 
