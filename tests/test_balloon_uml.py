@@ -27,6 +27,7 @@ INIT = """#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
+mknod /dev/zero c 1 5
 insmod /virtio_balloon.ko && echo "init: balloon loaded"
 while read cmd arg; do
   case "$cmd" in

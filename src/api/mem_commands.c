@@ -8,7 +8,7 @@
 
 static json_t *cmd_memory(struct vm *vm, json_t *req, const char **err, void *opaque)
 {
-	struct vmem_region *r = vm->vmem;
+	struct vmem_hotplug *r = vm->vmem;
 	json_t *reply = json_pack("{s:I}", "memory", (json_int_t)vm->mem.size);
 
 	if (!r)

@@ -20,7 +20,7 @@ int release_fd_range(int fd, uint64_t offset, uint64_t len)
 	return 0;
 }
 
-static int release_hotplug(struct vmem_region *r, uint64_t gpa, uint64_t len)
+static int release_hotplug(struct vmem_hotplug *r, uint64_t gpa, uint64_t len)
 {
 	uint64_t off, first, last;
 	int ret = 0;

@@ -28,7 +28,7 @@ uint64_t vmem_region_gpa(const struct vm *vm, uint64_t block_size)
 	return (end + align - 1) & ~(align - 1);
 }
 
-static int set_slot(struct vmem_region *r, uint32_t slot, uint64_t first, uint64_t count)
+static int set_slot(struct vmem_hotplug *r, uint32_t slot, uint64_t first, uint64_t count)
 {
 	uint64_t off = first * r->state.block_size;
 	struct kvm_userspace_memory_region m = {
@@ -45,12 +45,12 @@ static int set_slot(struct vmem_region *r, uint32_t slot, uint64_t first, uint64
 	return 0;
 }
 
-static uint32_t run_slot(const struct vmem_region *r, const struct vmem_run *run)
+static uint32_t run_slot(const struct vmem_hotplug *r, const struct vmem_run *run)
 {
 	return VMEM_SLOT_BASE + (uint32_t)(run - r->runs);
 }
 
-static struct vmem_run *free_run(struct vmem_region *r)
+static struct vmem_run *free_run(struct vmem_hotplug *r)
 {
 	for (int i = 0; i < VMEM_MAX_RUNS; i++)
 		if (!r->runs[i].count)
@@ -58,7 +58,7 @@ static struct vmem_run *free_run(struct vmem_region *r)
 	return NULL;
 }
 
-static struct vmem_run *run_containing(struct vmem_region *r, uint64_t block)
+static struct vmem_run *run_containing(struct vmem_hotplug *r, uint64_t block)
 {
 	for (int i = 0; i < VMEM_MAX_RUNS; i++)
 		if (r->runs[i].count && block >= r->runs[i].first &&
@@ -67,7 +67,7 @@ static struct vmem_run *run_containing(struct vmem_region *r, uint64_t block)
 	return NULL;
 }
 
-static int add_run(struct vmem_region *r, uint64_t first, uint64_t count)
+static int add_run(struct vmem_hotplug *r, uint64_t first, uint64_t count)
 {
 	struct vmem_run *run;
 
@@ -83,14 +83,14 @@ static int add_run(struct vmem_region *r, uint64_t first, uint64_t count)
 	return 0;
 }
 
-static void drop_run(struct vmem_region *r, struct vmem_run *run)
+static void drop_run(struct vmem_hotplug *r, struct vmem_run *run)
 {
 	set_slot(r, run_slot(r, run), run->first, 0);
 	run->count = 0;
 }
 
 /* Plugged [first, +count): merged with the runs touching it into one slot. */
-static int map_plugged(struct vmem_region *r, uint64_t first, uint64_t count)
+static int map_plugged(struct vmem_hotplug *r, uint64_t first, uint64_t count)
 {
 	struct vmem_run *left = first ? run_containing(r, first - 1) : NULL;
 	struct vmem_run *right = run_containing(r, first + count);
@@ -115,7 +115,7 @@ static int map_plugged(struct vmem_region *r, uint64_t first, uint64_t count)
 }
 
 /* Unplugged [first, +count), inside one run: the run is split around it. */
-static int unmap_unplugged(struct vmem_region *r, uint64_t first, uint64_t count)
+static int unmap_unplugged(struct vmem_hotplug *r, uint64_t first, uint64_t count)
 {
 	struct vmem_run *run = run_containing(r, first);
 	uint64_t start, end;
@@ -132,7 +132,7 @@ static int unmap_unplugged(struct vmem_region *r, uint64_t first, uint64_t count
 	return ret;
 }
 
-static int punch(struct vmem_region *r, uint64_t first, uint64_t count)
+static int punch(struct vmem_hotplug *r, uint64_t first, uint64_t count)
 {
 	off_t off = (off_t)(first * r->state.block_size);
 	off_t len = (off_t)(count * r->state.block_size);
@@ -147,7 +147,7 @@ static int punch(struct vmem_region *r, uint64_t first, uint64_t count)
  * no vCPU ever sees plugged memory without a slot. */
 static int on_change(void *opaque, uint64_t first, uint64_t count, bool plugged)
 {
-	struct vmem_region *r = opaque;
+	struct vmem_hotplug *r = opaque;
 	int ret = plugged ? map_plugged(r, first, count) : unmap_unplugged(r, first, count);
 
 	if (ret)
@@ -162,7 +162,7 @@ static int on_change(void *opaque, uint64_t first, uint64_t count, bool plugged)
 static void on_unplugged_access(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 				bool is_write)
 {
-	struct vmem_region *r = opaque;
+	struct vmem_hotplug *r = opaque;
 	uint64_t *counter = is_write ? &r->unplugged_writes : &r->unplugged_reads;
 
 	if (__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED) == 0)
@@ -173,7 +173,7 @@ static void on_unplugged_access(void *opaque, uint64_t offset, uint8_t *data, ui
 		memset(data, 0, len);
 }
 
-static int create_backing(struct vmem_region *r, uint64_t size)
+static int create_backing(struct vmem_hotplug *r, uint64_t size)
 {
 	r->memfd = memfd_create("kvmini-hotplug-mem", MFD_CLOEXEC);
 	if (r->memfd < 0)
@@ -193,7 +193,7 @@ static int create_backing(struct vmem_region *r, uint64_t size)
 
 int vmem_region_create(struct vm *vm, uint64_t size, uint64_t block_size)
 {
-	struct vmem_region *r = calloc(1, sizeof(*r));
+	struct vmem_hotplug *r = calloc(1, sizeof(*r));
 	uint64_t gpa = vmem_region_gpa(vm, block_size);
 
 	if (!r)
@@ -213,7 +213,7 @@ int vmem_region_create(struct vm *vm, uint64_t size, uint64_t block_size)
 	return io_bus_register(&vm->mmio, gpa, size, on_unplugged_access, r);
 }
 
-void vmem_region_destroy(struct vmem_region *r)
+void vmem_region_destroy(struct vmem_hotplug *r)
 {
 	if (!r)
 		return;
@@ -226,7 +226,7 @@ void vmem_region_destroy(struct vmem_region *r)
 	free(r);
 }
 
-int vmem_region_resize(struct vmem_region *r, uint64_t size, const char **err)
+int vmem_region_resize(struct vmem_hotplug *r, uint64_t size, const char **err)
 {
 	int ret;
 
@@ -238,7 +238,7 @@ int vmem_region_resize(struct vmem_region *r, uint64_t size, const char **err)
 	return ret;
 }
 
-uint16_t vmem_region_request(struct vmem_region *r, const void *req, size_t len,
+uint16_t vmem_region_request(struct vmem_hotplug *r, const void *req, size_t len,
 			     struct virtio_mem_resp *resp)
 {
 	uint16_t type;
@@ -252,7 +252,7 @@ uint16_t vmem_region_request(struct vmem_region *r, const void *req, size_t len,
 	return type;
 }
 
-uint64_t vmem_region_resident(const struct vmem_region *r)
+uint64_t vmem_region_resident(const struct vmem_hotplug *r)
 {
 	struct stat st;
 

@@ -27,7 +27,7 @@ struct vmem_run {
 	uint64_t first, count; /* blocks; count 0: unused */
 };
 
-struct vmem_region {
+struct vmem_hotplug {
 	struct vm *vm;
 	struct vmem_state state;
 	int memfd;
@@ -48,14 +48,14 @@ uint64_t vmem_region_gpa(const struct vm *vm, uint64_t block_size);
 /* Creates the region (nothing plugged, requested size 0) and its MMIO
  * guard; the result is stored in vm->vmem. */
 int vmem_region_create(struct vm *vm, uint64_t size, uint64_t block_size);
-void vmem_region_destroy(struct vmem_region *r);
+void vmem_region_destroy(struct vmem_hotplug *r);
 
 /* The API's resize: sets the requested size (-1 and *err if refused). */
-int vmem_region_resize(struct vmem_region *r, uint64_t size, const char **err);
+int vmem_region_resize(struct vmem_hotplug *r, uint64_t size, const char **err);
 /* One driver request, with vCPUs paused around memory-slot changes. */
-uint16_t vmem_region_request(struct vmem_region *r, const void *req, size_t len,
+uint16_t vmem_region_request(struct vmem_hotplug *r, const void *req, size_t len,
 			     struct virtio_mem_resp *resp);
 /* Bytes of the memfd the host really holds (st_blocks). */
-uint64_t vmem_region_resident(const struct vmem_region *r);
+uint64_t vmem_region_resident(const struct vmem_hotplug *r);
 
 #endif

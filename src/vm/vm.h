@@ -33,7 +33,7 @@ struct vm;
 struct vcpu;
 struct console;
 struct serial;
-struct vmem_region;
+struct vmem_hotplug;
 struct balloon;
 struct fw_cfg;
 
@@ -79,7 +79,7 @@ struct vm {
 
 	struct console *console;
 	struct serial *com1;
-	struct vmem_region *vmem; /* virtio-mem hotplug region, if any */
+	struct vmem_hotplug *vmem; /* virtio-mem hotplug region, if any */
 	struct balloon *balloon;  /* virtio-balloon, if any */
 	struct console *console2; /* COM2's back end (--serial2) */
 	struct serial *com2;

@@ -21,7 +21,7 @@
 
 struct fixture {
 	struct vm vm;
-	struct vmem_region *r;
+	struct vmem_hotplug *r;
 };
 
 static int setup(void **state)
@@ -57,7 +57,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint16_t req(struct vmem_region *r, uint16_t type, uint64_t block, uint16_t nb)
+static uint16_t req(struct vmem_hotplug *r, uint16_t type, uint64_t block, uint16_t nb)
 {
 	struct virtio_mem_req q = { .type = type };
 	struct virtio_mem_resp resp;
@@ -67,7 +67,7 @@ static uint16_t req(struct vmem_region *r, uint16_t type, uint64_t block, uint16
 	return vmem_region_request(r, &q, sizeof(q), &resp);
 }
 
-static int nruns(struct vmem_region *r)
+static int nruns(struct vmem_hotplug *r)
 {
 	int n = 0;
 
@@ -76,7 +76,7 @@ static int nruns(struct vmem_region *r)
 	return n;
 }
 
-static void fill(struct vmem_region *r, uint64_t block, uint64_t n)
+static void fill(struct vmem_hotplug *r, uint64_t block, uint64_t n)
 {
 	memset(r->host + block * BLK, 0xa5, n * BLK);
 }
@@ -84,7 +84,7 @@ static void fill(struct vmem_region *r, uint64_t block, uint64_t n)
 static void plug_split_merge_release(void **state)
 {
 	struct fixture *f = *state;
-	struct vmem_region *r;
+	struct vmem_hotplug *r;
 	const char *err;
 	uint8_t data[8];
 
@@ -127,7 +127,7 @@ static void plug_split_merge_release(void **state)
 static void many_runs(void **state)
 {
 	struct fixture *f = *state;
-	struct vmem_region *r;
+	struct vmem_hotplug *r;
 	const char *err;
 
 	if (!f)
