@@ -187,6 +187,16 @@ def test_balloon_reports_inflates_deflates_and_releases(tmp_path):
         assert st and st["deflated_pages"] >= 64 * M // 4096, api(ctl, cmd="balloon-stats")
         assert st["stats"].get("total-memory", 0) > 0  # the driver's statistics arrived
 
+        # The broker sees a guest with memory to spare and inflates its balloon.
+        p = subprocess.run([kvmini_path(), "memd", "--budget", "1G", "--step", "32M",
+                            "--high", "40", "--rounds", "1", ctl], capture_output=True,
+                           text=True, timeout=60)
+        moves = [json.loads(l) for l in p.stdout.splitlines() if '"action"' in l]
+        assert p.returncode == 0 and len(moves) == 1, p.stdout + p.stderr
+        assert moves[0]["action"] == "balloon" and moves[0]["ok"] is True
+        assert moves[0]["balloon_size"] == 32 * M
+        assert wait(lambda: api(ctl, cmd="balloon-stats")["actual"] * 4096 >= 32 * M, 60)
+
         # Bad requests are refused and the backend keeps serving.
         for req, needle in [({"cmd": "balloon", "target": memory + 4096}, "larger than"),
                             ({"cmd": "balloon", "target": 4097}, "multiple of the 4 KiB"),

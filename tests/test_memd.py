@@ -19,10 +19,12 @@ class FakeVM:
     """A control socket with `memory`, `balloon-stats`, `mem-resize` and
     `balloon`, holding the sizes a real VM would report."""
 
-    def __init__(self, path, requested, avail, total, balloon=False, memory=512 * M):
+    def __init__(self, path, requested, avail, total, balloon=False, memory=512 * M,
+                 hotplug=True):
         self.path = str(path)
         self.state = dict(requested=requested, avail=avail, total=total, num_pages=0)
         self.balloon = balloon
+        self.hotplug = hotplug
         self.memory = memory
         self.log = []
         self.srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -36,7 +38,7 @@ class FakeVM:
     def reply(self, req):
         s, cmd = self.state, req.get("cmd")
         self.log.append(req)
-        if cmd == "memory":
+        if cmd == "memory" and self.hotplug:
             return dict(ok=True, memory=self.memory, hotplug=True, region_size=4096 * M,
                         block_size=2 * M, requested_size=s["requested"])
         if cmd == "balloon-stats" and self.balloon:
@@ -105,6 +107,21 @@ def test_budget_caps_growth_and_balloon_deflates_first(tmp_path):
         assert len(moves) == 1 and moves[0]["action"] == "balloon"
         assert moves[0]["balloon_size"] == 0 and a.state["num_pages"] == 0
         assert a.state["requested"] == 0
+    finally:
+        a.close()
+
+
+def test_balloon_only_backend_is_brokered(tmp_path):
+    # like `kvmini vhost-user balloon --api`: no `memory` command
+    a = FakeVM(tmp_path / "a.sock", requested=0, avail=900 * M, total=1024 * M, balloon=True,
+               memory=1024 * M, hotplug=False)
+    try:
+        code, lines, err = memd("--budget", "4G", "--step", "128M", "--rounds", "1", a.path)
+        assert code == 0, err
+        moves = [l for l in lines if "action" in l]
+        assert len(moves) == 1 and moves[0]["action"] == "balloon"
+        assert moves[0]["balloon_size"] == 128 * M and a.state["num_pages"] == 128 * M // 4096
+        assert lines[-1]["vms"] == 1
     finally:
         a.close()
 

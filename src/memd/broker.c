@@ -40,6 +40,8 @@ static void read_balloon(struct memd_vm *vm, json_t *r)
 	if (!vm->balloon)
 		return;
 	vm->balloon_memory = u64_of(r, "memory");
+	if (!vm->boot_memory)
+		vm->boot_memory = vm->balloon_memory;
 	vm->balloon_size = u64_of(r, "num_pages") * 4096;
 	vm->total = u64_of(stats, "total-memory");
 	vm->avail = avail ? avail : u64_of(stats, "free-memory");
@@ -53,12 +55,11 @@ void memd_poll(struct memd *m)
 		json_t *r = call(m, i, json_pack("{s:s}", "cmd", "memory"));
 
 		memset(vm, 0, sizeof(*vm));
-		if (!r || !json_is_true(json_object_get(r, "ok"))) {
-			json_decref(r);
-			continue;
-		}
+		if (!r)
+			continue; /* unreachable: out of this round */
 		vm->alive = true;
-		read_memory(vm, r);
+		if (json_is_true(json_object_get(r, "ok")))
+			read_memory(vm, r); /* a balloon backend has no `memory` */
 		json_decref(r);
 		r = call(m, i, json_pack("{s:s}", "cmd", "balloon-stats"));
 		if (r)
