@@ -12,6 +12,7 @@ static const struct command {
 	{ "run", cmd_run, "boot a kernel (or the bundled demo guest) in a new VM" },
 	{ "vhost-user", cmd_vhost_user, "serve a virtio device (blk) to vhost-user frontends" },
 	{ "ctl", cmd_ctl, "send a command to a running VM's control socket" },
+	{ "memd", cmd_memd, "move memory between running VMs within a host budget" },
 	{ "dump-info", cmd_dump_info, "print what a crash dump holds (vCPUs, memory, messages)" },
 };
 

@@ -27,7 +27,8 @@ struct api_client {
 };
 
 struct api {
-	struct vm *vm;
+	struct vm *vm;           /* NULL for servers without a VM (backends) */
+	struct event_loop *loop;
 	char path[128];
 	int listen_fd;
 	int ncommands;
@@ -125,7 +126,7 @@ static void drop_client(struct api_client *c)
 	for (int i = 0; i < API_MAX_CLIENTS; i++)
 		if (api->clients[i] == c)
 			api->clients[i] = NULL;
-	event_loop_del(&api->vm->loop, c->fd);
+	event_loop_del(api->loop, c->fd);
 	close(c->fd);
 	free(c);
 }
@@ -183,7 +184,7 @@ static void on_accept(void *opaque, uint32_t events)
 	c->api = api;
 	c->fd = fd;
 	api->clients[slot] = c;
-	if (event_loop_add(&api->vm->loop, fd, EPOLLIN, on_client, c))
+	if (event_loop_add(api->loop, fd, EPOLLIN, on_client, c))
 		drop_client(c);
 }
 
@@ -193,10 +194,24 @@ static int listen_unix(struct api *api, const char *path)
 	api->listen_fd = unix_listen(path, API_MAX_CLIENTS, SOCK_NONBLOCK, "API socket");
 	if (api->listen_fd < 0)
 		return -1;
-	return event_loop_add(&api->vm->loop, api->listen_fd, EPOLLIN, on_accept, api);
+	return event_loop_add(api->loop, api->listen_fd, EPOLLIN, on_accept, api);
 }
 
 struct api *api_open(struct vm *vm, const char *spec)
+{
+	struct api *api = api_open_loop(&vm->loop, spec);
+
+	if (!api)
+		return NULL;
+	api->vm = vm;
+	if (api_register_vm_commands(api)) {
+		api_close(api);
+		return NULL;
+	}
+	return api;
+}
+
+struct api *api_open_loop(struct event_loop *loop, const char *spec)
 {
 	struct api *api = calloc(1, sizeof(*api));
 
@@ -204,14 +219,14 @@ struct api *api_open(struct vm *vm, const char *spec)
 		error("out of memory for the API");
 		return NULL;
 	}
-	api->vm = vm;
+	api->loop = loop;
 	api->listen_fd = -1;
 	if (!str_starts_with(spec, "unix:") || !spec[5]) {
 		error("unknown --api '%s': use unix:PATH", spec);
 		free(api);
 		return NULL;
 	}
-	if (listen_unix(api, spec + 5) || api_register_vm_commands(api)) {
+	if (listen_unix(api, spec + 5)) {
 		api_close(api);
 		return NULL;
 	}
@@ -226,7 +241,7 @@ void api_close(struct api *api)
 		if (api->clients[i])
 			drop_client(api->clients[i]);
 	if (api->listen_fd >= 0) {
-		event_loop_del(&api->vm->loop, api->listen_fd);
+		event_loop_del(api->loop, api->listen_fd);
 		close(api->listen_fd);
 		unlink(api->path);
 	}

@@ -15,12 +15,23 @@ typedef json_t *(*api_handler_fn)(struct vm *vm, json_t *request, const char **e
 				  void *opaque);
 
 struct api *api_open(struct vm *vm, const char *spec);
+/* A control socket served by `loop` without a VM (e.g. a vhost-user
+ * backend): only the commands registered on it; handlers get vm == NULL. */
+struct event_loop;
+struct api *api_open_loop(struct event_loop *loop, const char *spec);
 int api_register(struct api *api, const char *cmd, const char *help, api_handler_fn fn,
 		 void *opaque);
 void api_close(struct api *api);
 
 /* Built-in commands: status, pause, resume, quit, help. */
 int api_register_vm_commands(struct api *api);
+
+/* memory, mem-resize (virtio-mem). */
+int api_register_mem_commands(struct api *api);
+
+/* balloon, balloon-stats, served by `b` (run or vhost-user backend). */
+struct balloon;
+int api_register_balloon_commands(struct api *api, struct balloon *b);
 
 /* Reads an unsigned size from request[key]: a JSON integer or a string
  * such as "512M". Returns -1 with *err set when absent or malformed. */

@@ -5,6 +5,7 @@
 int cmd_run(int argc, char **argv);
 int cmd_vhost_user(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
+int cmd_memd(int argc, char **argv);
 int cmd_dump_info(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@
 #include "console/console.h"
 #include "debug/gdb_server.h"
 #include "devices/devices.h"
+#include "hotplug/vmem_region.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/seccomp.h"
 #include "dump/dump.h"
@@ -43,6 +44,8 @@ static const char run_help[] =
 "                      kill (others end kvmini), off\n"
 "  --cgroup PATH       run in cgroup v2 PATH (made if needed) with memory.max =\n"
 "                      --memory + 64M and cpu.max = --cpus CPUs\n"
+"  --hotplug SIZE[,block=SIZE]  virtio-mem region of SIZE above RAM, blocks of\n"
+"                      block= (default 2M); nothing plugged until `mem-resize`\n"
 "  --dump-dir DIR      write crash dumps into DIR (SIGUSR1 dumps on demand)\n"
 "  --dump-on LIST      panic,triple-fault (the default with --dump-dir), or none\n"
 "  --dump-format F     kdump (default: compressed, for crash), elf (gdb, crash), both\n"
@@ -60,7 +63,8 @@ static const char run_help[] =
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
        OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_DUMP_DIR, OPT_DUMP_ON,
-       OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_GDB, OPT_GDB_WAIT, OPT_SERIAL2, OPT_DISK };
+       OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_GDB, OPT_GDB_WAIT, OPT_SERIAL2, OPT_DISK,
+       OPT_HOTPLUG };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -73,6 +77,7 @@ static const struct option run_options[] = {
 	{ "api", required_argument, NULL, OPT_API },
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "hotplug", required_argument, NULL, OPT_HOTPLUG },
 	{ "dump-dir", required_argument, NULL, OPT_DUMP_DIR },
 	{ "dump-on", required_argument, NULL, OPT_DUMP_ON },
 	{ "dump-format", required_argument, NULL, OPT_DUMP_FORMAT },
@@ -84,6 +89,24 @@ static const struct option run_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --hotplug SIZE[,block=SIZE] */
+static int parse_hotplug(const char *arg, struct vm_config *cfg)
+{
+	char buf[128], *rest = buf, *field;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	field = next_field(&rest);
+	cfg->hotplug_block = VMEM_DEFAULT_BLOCK;
+	if (parse_size(field, &cfg->hotplug_size) || cfg->hotplug_size == 0)
+		return error("--hotplug '%s': give the region size, e.g. 4G or 4G,block=2M", arg);
+	while ((field = next_field(&rest))) {
+		if (!str_starts_with(field, "block=") ||
+		    parse_size(field + 6, &cfg->hotplug_block))
+			return error("--hotplug: unknown or bad field '%s'; use block=SIZE", field);
+	}
+	return 0;
+}
 
 static int parse_dump_option(int opt, const char *arg, struct dump_options *dump)
 {
@@ -110,6 +133,7 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg,
 	case OPT_DEBUG_EXIT: cfg->debug_exit = true; return 0;
 	case OPT_API: cfg->api = arg; return 0;
 	case OPT_CGROUP: cfg->cgroup = arg; return 0;
+	case OPT_HOTPLUG: return parse_hotplug(arg, cfg);
 	case OPT_SECCOMP:
 		if (seccomp_parse_mode(arg, &mode))
 			return error("--seccomp '%s': use on, kill or off", arg);
@@ -233,8 +257,11 @@ int cmd_run(int argc, char **argv)
 	/* Enter the cgroup first, so guest RAM and every thread are charged to it. */
 	if (cfg.cgroup && !(cgroup = cgroup_enter(cfg.cgroup, cfg.mem_size, cfg.ncpus)))
 		goto out;
-	if (map_boot_files(&cfg, &files) || vm_create(vm, &cfg) || devices_init(vm) ||
-	    virtio_disks_add(vm))
+	if (map_boot_files(&cfg, &files) || vm_create(vm, &cfg))
+		goto out;
+	if (cfg.hotplug_size && vmem_region_create(vm, cfg.hotplug_size, cfg.hotplug_block))
+		goto out;
+	if (devices_init(vm) || virtio_disks_add(vm))
 		goto out;
 	dumper = dumper_create(vm, &dump_opt);
 	if (dump_opt.dir && !dumper)
@@ -250,7 +277,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (cfg.gdb && !(gdb = gdb_server_start(vm, cfg.gdb, cfg.gdb_wait)))
 		goto out;
-	if (cfg.api && !(api = api_open(vm, cfg.api)))
+	if (cfg.api && (!(api = api_open(vm, cfg.api)) || api_register_mem_commands(api)))
 		goto out;
 	/* Everything is open: from here on only the allow-listed calls work. */
 	if (seccomp_install(cfg.seccomp))
@@ -263,6 +290,7 @@ out:
 	unmap_boot_files(&files);
 	if (vm_destroy(vm) == 0) {
 		console_close(vm->console);
+		vmem_region_destroy(vm->vmem);
 		console_close(vm->console2);
 		free(vm);
 	} else {

@@ -10,10 +10,12 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "block/disk.h"
 #include "cmd/commands.h"
 #include "util/log.h"
 #include "vhost_user/backend.h"
+#include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "vm/event_loop.h"
 
@@ -24,6 +26,8 @@ struct backend_kind {
 	int (*create)(struct virtio_dev *dev, const char *arg);
 	void (*destroy)(struct virtio_dev *dev);
 	const char *arg_option; /* e.g. "disk" */
+	/* Adds the device's commands to its --api control socket (NULL: none). */
+	int (*register_api)(struct virtio_dev *dev, struct api *api);
 };
 
 static int blk_create(struct virtio_dev *dev, const char *spec)
@@ -41,9 +45,21 @@ static int blk_create(struct virtio_dev *dev, const char *spec)
 	return 0;
 }
 
+static int balloon_create(struct virtio_dev *dev, const char *unused)
+{
+	return virtio_balloon_init(dev);
+}
+
+static int balloon_api(struct virtio_dev *dev, struct api *api)
+{
+	return api_register_balloon_commands(api, virtio_balloon_model(dev));
+}
+
 static const struct backend_kind backends[] = {
 	{ "blk", "--socket PATH --disk PATH[,readonly][,serial=S][,queues=N]", blk_create,
-	  virtio_blk_destroy, "disk" },
+	  virtio_blk_destroy, "disk", NULL },
+	{ "balloon", "--socket PATH [--api unix:PATH]  (balloon, balloon-stats)", balloon_create,
+	  virtio_balloon_destroy, NULL, balloon_api },
 };
 
 static void usage(FILE *out)
@@ -60,10 +76,12 @@ static void on_signal(void *opaque, uint32_t events)
 	event_loop_stop(opaque);
 }
 
-static int serve(struct virtio_dev *dev, const char *socket_path)
+static int serve(struct virtio_dev *dev, const char *socket_path, const char *api_spec,
+		 const struct backend_kind *kind)
 {
 	struct event_loop loop;
 	struct vu_backend *vu;
+	struct api *api = NULL;
 	sigset_t set;
 	int sfd, ret = 1;
 
@@ -80,10 +98,16 @@ static int serve(struct virtio_dev *dev, const char *socket_path)
 	vu = vu_backend_open(dev, &loop, socket_path);
 	if (!vu)
 		goto out;
+	if (api_spec && (!(api = api_open_loop(&loop, api_spec)) ||
+			 (kind->register_api && kind->register_api(dev, api)))) {
+		vu_backend_close(vu);
+		goto out;
+	}
 	info("vhost-user %s: serving on %s", dev->ops->name, socket_path);
 	ret = event_loop_run(&loop) ? 1 : 0;
 	vu_backend_close(vu);
 out:
+	api_close(api);
 	if (sfd >= 0)
 		close(sfd);
 	event_loop_destroy(&loop);
@@ -95,11 +119,12 @@ int cmd_vhost_user(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "disk", required_argument, NULL, 'd' },
+		{ "api", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct backend_kind *kind = NULL;
-	const char *socket_path = NULL, *disk = NULL;
+	const char *socket_path = NULL, *disk = NULL, *api_spec = NULL;
 	struct virtio_dev dev;
 	int opt, ret;
 
@@ -120,6 +145,7 @@ int cmd_vhost_user(int argc, char **argv)
 		switch (opt) {
 		case 's': socket_path = optarg; break;
 		case 'd': disk = optarg; break;
+		case 'a': api_spec = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -131,7 +157,7 @@ int cmd_vhost_user(int argc, char **argv)
 	memset(&dev, 0, sizeof(dev));
 	if (kind->create(&dev, disk))
 		return 1;
-	ret = serve(&dev, socket_path);
+	ret = serve(&dev, socket_path, api_spec, kind);
 	kind->destroy(&dev);
 	return ret;
 }

@@ -148,6 +148,21 @@ static void notify_call(struct virtio_dev *dev, struct virtqueue *vq)
 		warn("vhost-user: call eventfd of queue %u: %s", vq->index, strerror(errno));
 }
 
+/* Sends CONFIG_CHANGE_MSG on the backend channel (no reply asked for). */
+static void notify_config(struct virtio_dev *dev)
+{
+	struct vu_backend *vu = dev->transport;
+	struct vhost_user_header h = { .request = VHOST_USER_BACKEND_CONFIG_CHANGE_MSG,
+				       .flags = VHOST_USER_VERSION, .size = 0 };
+
+	if (vu->backend_req_fd < 0) {
+		warn("vhost-user: the frontend has no backend channel: config change not sent");
+		return;
+	}
+	if (send(vu->backend_req_fd, &h, sizeof(h), MSG_NOSIGNAL) != (ssize_t)sizeof(h))
+		warn("vhost-user: config change notice lost: %s", strerror(errno));
+}
+
 /* A ring runs once it has a size, addresses, a kick descriptor, memory,
  * and (with protocol features) has been enabled. */
 static int try_start_vring(struct vu_backend *vu, int i)
@@ -533,6 +548,8 @@ struct vu_backend *vu_backend_open(struct virtio_dev *dev, struct event_loop *lo
 	snprintf(vu->path, sizeof(vu->path), "%s", path);
 	dev->transport = vu;
 	dev->notify = notify_call;
+	dev->config_changed = notify_config;
+	dev->mem = &vu->mem; /* the frontend's memory as mapped here (devices release pages) */
 	dev->loop = loop;
 	dev->nvqs = dev->ops->num_queues(dev);
 	if (dev->nvqs < 1 || dev->nvqs > VIRTIO_MAX_QUEUES) {

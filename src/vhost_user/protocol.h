@@ -31,6 +31,9 @@ enum vhost_user_request {
 	VHOST_USER_GET_MAX_MEM_SLOTS = 36,
 };
 
+/* Backend-to-frontend requests (on the BACKEND_REQ channel). */
+#define VHOST_USER_BACKEND_CONFIG_CHANGE_MSG 2
+
 #define VHOST_USER_VERSION 0x1
 #define VHOST_USER_VERSION_MASK 0x3
 #define VHOST_USER_REPLY 0x4

@@ -6,3 +6,9 @@ void virtio_notify_used(struct virtio_dev *dev, struct virtqueue *vq)
 	if (vq_should_notify(vq) && dev->notify)
 		dev->notify(dev, vq);
 }
+
+void virtio_config_changed(struct virtio_dev *dev)
+{
+	if (dev->config_changed)
+		dev->config_changed(dev);
+}

@@ -58,6 +58,8 @@ struct virtio_dev {
 	struct event_loop *loop;     /* for a device's own descriptors (io_uring) */
 	/* The transport's "used buffers" signal (interrupt / call eventfd). */
 	void (*notify)(struct virtio_dev *dev, struct virtqueue *vq);
+	/* The transport's configuration-change signal (NULL if it has none). */
+	void (*config_changed)(struct virtio_dev *dev);
 	void *transport;
 	/* Held by the transport around guest accesses; a device's own
 	 * callbacks (completions on the event loop) take it too. NULL where
@@ -69,6 +71,9 @@ static inline bool virtio_has(const struct virtio_dev *dev, int bit)
 {
 	return dev->features & (1ULL << bit);
 }
+
+/* Tells the driver the device configuration changed (if the transport can). */
+void virtio_config_changed(struct virtio_dev *dev);
 
 /* Completes vq work: notifies the driver if it asked for it. */
 void virtio_notify_used(struct virtio_dev *dev, struct virtqueue *vq);

@@ -33,6 +33,8 @@ struct vm;
 struct vcpu;
 struct console;
 struct serial;
+struct vmem_hotplug;
+struct balloon;
 struct fw_cfg;
 
 /* Returns true if the listener took the event over (e.g. a debugger now holds
@@ -53,6 +55,8 @@ struct vm_config {
 	const char *api;
 	const char *cgroup;
 	int seccomp; /* enum seccomp_mode */
+	uint64_t hotplug_size;  /* virtio-mem region (0: none) */
+	uint64_t hotplug_block; /* its block size */
 	const char *gdb;      /* --gdb tcp:HOST:PORT | unix:PATH */
 	bool gdb_wait;        /* --gdb-wait: vCPUs held until gdb continues */
 	const char *serial2;
@@ -77,6 +81,8 @@ struct vm {
 
 	struct console *console;
 	struct serial *com1;
+	struct vmem_hotplug *vmem; /* virtio-mem hotplug region, if any */
+	struct balloon *balloon;  /* virtio-balloon, if any */
 	struct console *console2; /* COM2's back end (--serial2) */
 	struct serial *com2;
 	uint8_t last_post_code; /* last byte written to port 0x80 */
