@@ -15,7 +15,7 @@
 #include "sandbox/seccomp.h"
 #include "dump/dump.h"
 #include "util/file.h"
-#include "virtio/disks.h"
+#include "virtio/run_devices.h"
 #include "util/log.h"
 #include "util/parse.h"
 #include "vm/vcpu.h"
@@ -261,7 +261,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (cfg.hotplug_size && vmem_region_create(vm, cfg.hotplug_size, cfg.hotplug_block))
 		goto out;
-	if (devices_init(vm) || virtio_disks_add(vm))
+	if (devices_init(vm) || virtio_run_devices_add(vm))
 		goto out;
 	dumper = dumper_create(vm, &dump_opt);
 	if (dump_opt.dir && !dumper)

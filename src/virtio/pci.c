@@ -104,6 +104,15 @@ static void notify_used(struct virtio_dev *dev, struct virtqueue *vq)
 	send_msix(vp, vp->q[vq->index].msix_vector);
 }
 
+/* The device's configuration changed (virtio-mem requested size, balloon target). */
+static void notify_config(struct virtio_dev *dev)
+{
+	struct virtio_pci *vp = dev->transport;
+
+	vp->isr |= 2;
+	send_msix(vp, vp->msix_config);
+}
+
 static void reset_device(struct virtio_pci *vp)
 {
 	if (vp->status & STATUS_DRIVER_OK && vp->dev->ops->stop)
@@ -333,6 +342,7 @@ int virtio_pci_add(struct vm *vm, struct virtio_dev *dev)
 	dev->loop = &vm->loop;
 	dev->transport = vp;
 	dev->notify = notify_used;
+	dev->config_changed = notify_config;
 	dev->lock = &vp->lock;
 	reset_device(vp);
 	build_config_space(vp);
