@@ -6,6 +6,7 @@
 
 #include "arch/x86/aml.h"
 #include "arch/x86/checksum.h"
+#include "devices/pci.h"
 #include "util/log.h"
 #include "vm/vm.h"
 
@@ -143,6 +144,32 @@ static void dsdt_legacy_device(struct aml *scope, const char *name, const char *
 	dsdt_device(scope, name, &hid, &res);
 }
 
+/* PCI0: the host bridge of bus 0, its config ports and its windows
+ * (I/O around 0xcf8, memory in the hole below the IOAPIC). */
+static void dsdt_pci_root(struct aml *scope)
+{
+	struct aml hid = { 0 }, res = { 0 }, zero = { 0 };
+
+	aml_integer(&hid, aml_eisa_id("PNP0A03"));
+	aml_integer(&zero, 0);
+	aml_word_bus_range(&res, 0, 0);
+	aml_io_port(&res, 0xcf8, 8);
+	aml_word_io_range(&res, 0x0000, 0x0cf7);
+	aml_word_io_range(&res, 0x0d00, 0xffff);
+	aml_dword_memory_range(&res, (uint32_t)PCI_MMIO_START, (uint32_t)PCI_MMIO_END - 1);
+	{
+		struct aml body = { 0 }, crs = { 0 };
+
+		aml_name(&body, "_HID", &hid);
+		aml_name(&body, "_UID", &zero);
+		aml_name(&body, "_BBN", &zero);
+		aml_name(&body, "_SEG", &zero);
+		aml_resource_template(&crs, &res);
+		aml_name(&body, "_CRS", &crs);
+		aml_device(scope, "PCI0", &body);
+	}
+}
+
 static uint64_t build_dsdt(struct table_writer *w)
 {
 	struct aml sb, body, s5, pkg, hid, res;
@@ -170,6 +197,7 @@ static uint64_t build_dsdt(struct table_writer *w)
 	aml_io_port(&res, 0x64, 1);
 	aml_irq(&res, 1);
 	dsdt_device(&sb, "PS2K", &hid, &res);
+	dsdt_pci_root(&sb);
 	aml_scope(&body, "\\_SB_", &sb);
 	/* \_S5: SLP_TYP for soft-off, as the PM1a control register expects. */
 	memset(&pkg, 0, sizeof(pkg));

@@ -153,3 +153,43 @@ uint32_t aml_eisa_id(const char *id)
 	/* Stored big-endian. */
 	return __builtin_bswap32(v);
 }
+
+#define RES_WORD_ADDRESS 0x88
+#define RES_DWORD_ADDRESS 0x87
+#define SPACE_MEMORY 0
+#define SPACE_IO 1
+#define SPACE_BUS 2
+#define FLAGS_FIXED 0x0c /* MinFixed | MaxFixed, producer */
+
+static void word_range(struct aml *a, uint8_t space, uint8_t type_flags, uint16_t min,
+		       uint16_t max)
+{
+	uint16_t len = (uint16_t)(max - min + 1);
+	uint8_t d[16] = { RES_WORD_ADDRESS, 13, 0, space, FLAGS_FIXED, type_flags };
+
+	memcpy(d + 8, &min, 2);
+	memcpy(d + 10, &max, 2);
+	memcpy(d + 14, &len, 2);
+	aml_bytes(a, d, sizeof(d));
+}
+
+void aml_word_bus_range(struct aml *a, uint16_t min, uint16_t max)
+{
+	word_range(a, SPACE_BUS, 0, min, max);
+}
+
+void aml_word_io_range(struct aml *a, uint16_t min, uint16_t max)
+{
+	word_range(a, SPACE_IO, 3 /* entire range */, min, max);
+}
+
+void aml_dword_memory_range(struct aml *a, uint32_t min, uint32_t max)
+{
+	uint32_t len = max - min + 1;
+	uint8_t d[26] = { RES_DWORD_ADDRESS, 23, 0, SPACE_MEMORY, FLAGS_FIXED, 1 /* read-write */ };
+
+	memcpy(d + 10, &min, 4);
+	memcpy(d + 14, &max, 4);
+	memcpy(d + 22, &len, 4);
+	aml_bytes(a, d, sizeof(d));
+}

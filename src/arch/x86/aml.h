@@ -26,6 +26,10 @@ void aml_package(struct aml *a, uint8_t count, const struct aml *elements);
 void aml_resource_template(struct aml *a, const struct aml *descriptors);
 void aml_io_port(struct aml *a, uint16_t port, uint8_t len);
 void aml_irq(struct aml *a, uint8_t irq);
+/* Address-space descriptors for a host bridge's windows (ACPI 6.4, 6.4.3.5). */
+void aml_word_bus_range(struct aml *a, uint16_t min, uint16_t max);
+void aml_word_io_range(struct aml *a, uint16_t min, uint16_t max);
+void aml_dword_memory_range(struct aml *a, uint32_t min, uint32_t max);
 /* EisaId("PNP0501") as the DWord AML wants. */
 uint32_t aml_eisa_id(const char *id);
 
