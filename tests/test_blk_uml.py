@@ -50,6 +50,8 @@ dd if=/dev/urandom of=/mnt/rand.bin bs=4096 count=1024 2>/dev/null
 mkdir -p /mnt/dir/sub && echo hello > /mnt/dir/sub/hello.txt
 sha256sum /mnt/seq.txt /mnt/rand.bin /mnt/dir/sub/hello.txt
 cat /sys/block/vda/serial 2>/dev/null; echo
+dd if=/dev/urandom of=/mnt/junk bs=1048576 count=8 2>/dev/null; sync; rm /mnt/junk
+fstrim -v /mnt && echo TRIMMED
 sync
 umount /mnt && echo UNMOUNTED
 """
@@ -75,6 +77,7 @@ def test_ext4_written_by_linux_checks_out(tmp_path):
         status, err = backend.stop()
     assert "MOUNTED" in out and "UNMOUNTED" in out, out
     assert "kvmini-test-1" in out  # GET_ID reached the guest
+    assert "TRIMMED" in out  # discard requests served
     sums = guest_sums(out)
     assert len(sums) == 3, out
     fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)

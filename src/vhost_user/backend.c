@@ -222,6 +222,15 @@ static int map_memory(struct vu_backend *vu, struct vu_request *req)
 		    r->guest_phys_addr + r->memory_size < r->guest_phys_addr ||
 		    r->userspace_addr + r->memory_size < r->userspace_addr)
 			goto bad;
+		for (uint32_t j = 0; j < i; j++) {
+			const struct vhost_user_region *o = &m->regions[j];
+
+			if (r->guest_phys_addr < o->guest_phys_addr + o->memory_size &&
+			    o->guest_phys_addr < r->guest_phys_addr + r->memory_size) {
+				error("vhost-user: SET_MEM_TABLE regions %u and %u overlap", j, i);
+				goto unmap;
+			}
+		}
 		len[i] = r->mmap_offset + r->memory_size;
 		base[i] = mmap(NULL, len[i], PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 			       req->fds[i], 0);
