@@ -17,6 +17,8 @@
 #include "vm/kvm.h"
 #include "vm/vcpu.h"
 
+static void stop_signals(sigset_t *set);
+
 static int create_vcpus(struct vm *vm)
 {
 	vm->vcpus = calloc((size_t)vm->ncpus, sizeof(*vm->vcpus));
@@ -33,6 +35,12 @@ static int create_vcpus(struct vm *vm)
 
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
+	sigset_t stop;
+
+	/* Blocked before any thread exists: a stop signal that comes early
+	 * waits for the device loop's signalfd instead of killing kvmini. */
+	stop_signals(&stop);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = *cfg;
 	vm->ncpus = cfg->ncpus;
@@ -94,15 +102,19 @@ static void on_signal(void *opaque, uint32_t events)
 
 /* SIGINT/SIGTERM/SIGHUP end the VM through the device loop (restoring the
  * terminal); they are blocked in every thread and read from a signalfd. */
+static void stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
 static int watch_signals(struct vm *vm)
 {
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	stop_signals(&set);
 	vm->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (vm->signal_fd < 0)
 		return error_errno("signalfd");
