@@ -17,6 +17,7 @@
 #include "vhost_user/backend.h"
 #include "virtio/balloon.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "vm/event_loop.h"
 
 struct backend_kind {
@@ -55,11 +56,35 @@ static int balloon_api(struct virtio_dev *dev, struct api *api)
 	return api_register_balloon_commands(api, virtio_balloon_model(dev));
 }
 
+static int net_create(struct virtio_dev *dev, const char *spec)
+{
+	struct net_options o;
+	struct tap *tap;
+
+	if (!spec)
+		return error("vhost-user net needs --tap NAME[,mac=M][,mtu=N][,queues=N]"
+			     "[,offload=off]");
+	if (net_options_parse_tap(spec, &o) || !(tap = tap_open(&o)))
+		return -1;
+	if (virtio_net_init(dev, tap, &o)) {
+		tap_close(tap);
+		return -1;
+	}
+	return 0;
+}
+
+static int net_api(struct virtio_dev *dev, struct api *api)
+{
+	return api_register_net_commands(api, dev);
+}
+
 static const struct backend_kind backends[] = {
 	{ "blk", "--socket PATH --disk PATH[,readonly][,serial=S][,queues=N]", blk_create,
 	  virtio_blk_destroy, "disk", NULL },
 	{ "balloon", "--socket PATH [--api unix:PATH]  (balloon, balloon-stats)", balloon_create,
 	  virtio_balloon_destroy, NULL, balloon_api },
+	{ "net", "--socket PATH --tap NAME[,mac=M][,mtu=N][,queues=N][,offload=off] [--api unix:PATH]",
+	  net_create, virtio_net_destroy, "tap", net_api },
 };
 
 static void usage(FILE *out)
@@ -119,12 +144,13 @@ int cmd_vhost_user(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "disk", required_argument, NULL, 'd' },
+		{ "tap", required_argument, NULL, 't' },
 		{ "api", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct backend_kind *kind = NULL;
-	const char *socket_path = NULL, *disk = NULL, *api_spec = NULL;
+	const char *socket_path = NULL, *dev_arg = NULL, *dev_opt = NULL, *api_spec = NULL;
 	struct virtio_dev dev;
 	int opt, ret;
 
@@ -144,7 +170,11 @@ int cmd_vhost_user(int argc, char **argv)
 	while ((opt = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': socket_path = optarg; break;
-		case 'd': disk = optarg; break;
+		case 'd':
+		case 't':
+			dev_opt = opt == 'd' ? "disk" : "tap";
+			dev_arg = optarg;
+			break;
 		case 'a': api_spec = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -154,8 +184,12 @@ int cmd_vhost_user(int argc, char **argv)
 		error("vhost-user %s needs --socket PATH", kind->name);
 		return 2;
 	}
+	if (dev_opt && (!kind->arg_option || strcmp(dev_opt, kind->arg_option))) {
+		error("vhost-user %s takes no --%s", kind->name, dev_opt);
+		return 2;
+	}
 	memset(&dev, 0, sizeof(dev));
-	if (kind->create(&dev, disk))
+	if (kind->create(&dev, dev_arg))
 		return 1;
 	ret = serve(&dev, socket_path, api_spec, kind);
 	kind->destroy(&dev);

@@ -1,10 +1,12 @@
 /* run_devices.c: the virtio devices `kvmini run` puts on the VM's PCI
- * bus: one virtio-blk per --disk, and virtio-mem for the --hotplug region. */
+ * bus: one virtio-blk per --disk, virtio-net for --net, and virtio-mem for
+ * the --hotplug region. */
 #include "virtio/run_devices.h"
 
 #include "util/log.h"
 #include "virtio/blk.h"
 #include "virtio/mem.h"
+#include "virtio/net.h"
 #include "virtio/pci.h"
 #include "vm/vm.h"
 
@@ -31,6 +33,37 @@ static int add_disks(struct vm *vm)
 	return 0;
 }
 
+static void destroy_net(void *arg)
+{
+	virtio_net_destroy(arg);
+}
+
+/* --net: one queue pair per vCPU unless queues= says otherwise. */
+static int add_net(struct vm *vm)
+{
+	struct net_options o;
+	struct virtio_dev *dev;
+	struct tap *tap;
+
+	if (!vm->cfg.net)
+		return 0;
+	if (net_options_parse(vm->cfg.net, &o))
+		return -1;
+	if (!o.queues_set)
+		o.queues = vm->cfg.ncpus < TAP_MAX_QUEUES ? vm->cfg.ncpus : TAP_MAX_QUEUES;
+	dev = vm_zalloc(vm, sizeof(*dev));
+	if (!dev || !(tap = tap_open(&o)))
+		return -1;
+	if (virtio_net_init(dev, tap, &o)) {
+		tap_close(tap);
+		return -1;
+	}
+	if (vm_add_cleanup(vm, destroy_net, dev) || virtio_pci_add(vm, dev))
+		return -1;
+	vm->net = dev;
+	return 0;
+}
+
 static int add_hotplug_memory(struct vm *vm)
 {
 	struct virtio_dev *dev;
@@ -45,5 +78,5 @@ static int add_hotplug_memory(struct vm *vm)
 
 int virtio_run_devices_add(struct vm *vm)
 {
-	return add_disks(vm) || add_hotplug_memory(vm);
+	return add_disks(vm) || add_net(vm) || add_hotplug_memory(vm);
 }

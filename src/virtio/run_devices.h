@@ -4,8 +4,8 @@
 
 struct vm;
 
-/* Adds one virtio-blk PCI device per vm->cfg.disks entry, and virtio-mem
- * when the VM has a hotplug region. */
+/* Adds one virtio-blk PCI device per vm->cfg.disks entry, virtio-net for
+ * vm->cfg.net, and virtio-mem when the VM has a hotplug region. */
 int virtio_run_devices_add(struct vm *vm);
 
 #endif

@@ -61,7 +61,8 @@ struct vm_config {
 	bool gdb_wait;        /* --gdb-wait: vCPUs held until gdb continues */
 	const char *serial2;
 	int ndisks;
-	const char *disks[8]; /* --disk PATH[,readonly] */  /* --serial2: COM2 back end (NULL: no COM2) */
+	const char *disks[8]; /* --disk PATH[,readonly] */
+	const char *net;      /* --net tap[=NAME][,...] (NULL: no network device) */  /* --serial2: COM2 back end (NULL: no COM2) */
 };
 
 struct vm {
@@ -88,6 +89,7 @@ struct vm {
 	uint8_t last_post_code; /* last byte written to port 0x80 */
 	struct pci_bus *pci;
 	struct fw_cfg *fw_cfg;  /* etc/vmcoreinfo, for dumps */
+	struct virtio_dev *net; /* virtio-net (--net), if any; its TAP: virtio_net_tap() */
 
 	/* Pausing every vCPU (debugger, dumps, API). */
 	pthread_mutex_t pause_lock;
