@@ -22,8 +22,8 @@ static json_t *link_object(const struct tap *t)
 
 static json_t *counters(const struct virtio_net_stats *s)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "rx_packets", (json_int_t)s->rx_packets, "rx_bytes", (json_int_t)s->rx_bytes,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "ctrl_commands", (json_int_t)s->ctrl_commands, "rx_packets", (json_int_t)s->rx_packets, "rx_bytes", (json_int_t)s->rx_bytes,
 			 "tx_packets", (json_int_t)s->tx_packets, "tx_bytes", (json_int_t)s->tx_bytes,
 			 "tx_bad_chain", (json_int_t)s->tx_bad_chain,
 			 "tx_short", (json_int_t)s->tx_short,
@@ -43,16 +43,17 @@ static json_t *cmd_net(struct vm *vm, json_t *req, const char **err, void *opaqu
 	struct virtio_net_stats s;
 	uint8_t m[6];
 	char mac[18];
+	uint64_t features;
 	int active;
 
 	virtio_net_get_stats(dev, &s);
-	virtio_net_get_state(dev, m, &active);
+	virtio_net_get_state(dev, m, &active, &features);
 	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
 		 m[5]);
 	return json_pack("{s:s, s:b, s:s, s:i, s:i, s:i, s:I, s:o, s:o}", "tap", t->ifname,
 			 "created", t->created, "mac", mac, "mtu", (int)t->mtu, "queues",
 			 t->nqueues, "active_queues", active, "features",
-			 (json_int_t)dev->features, "link", link_object(t), "stats", counters(&s));
+			 (json_int_t)features, "link", link_object(t), "stats", counters(&s));
 }
 
 int api_register_net_commands(struct api *api, struct virtio_dev *net)

@@ -372,6 +372,7 @@ static int net_start(struct virtio_dev *dev)
 	n->hdr_len = virtio_has(dev, VIRTIO_F_VERSION_1) || virtio_has(dev, VIRTIO_NET_F_MRG_RXBUF)
 			     ? (int)sizeof(struct virtio_net_hdr) : 10;
 	n->active_pairs = 1;
+	n->negotiated = dev->features;
 	vnet_filter_reset(n);
 	if (tap_set_vnet_hdr_len(n->tap, n->hdr_len) ||
 	    tap_set_offloads(n->tap, vnet_tun_offloads(dev->features)) ||
@@ -466,7 +467,8 @@ void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out)
 		pthread_mutex_unlock(dev->lock);
 }
 
-void virtio_net_get_state(struct virtio_dev *dev, uint8_t mac[6], int *active_pairs)
+void virtio_net_get_state(struct virtio_dev *dev, uint8_t mac[6], int *active_pairs,
+			  uint64_t *features)
 {
 	struct vnet *n = dev->priv;
 
@@ -474,6 +476,7 @@ void virtio_net_get_state(struct virtio_dev *dev, uint8_t mac[6], int *active_pa
 		pthread_mutex_lock(dev->lock);
 	memcpy(mac, n->config.mac, 6);
 	*active_pairs = n->active_pairs;
+	*features = n->negotiated;
 	if (dev->lock)
 		pthread_mutex_unlock(dev->lock);
 }

@@ -9,6 +9,7 @@
  * rings (each kind is logged once, all are counted). */
 struct virtio_net_stats {
 	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t ctrl_commands;  /* control requests answered OK */
 	uint64_t tx_bad_chain;   /* malformed chain, or writable descriptors on TX */
 	uint64_t tx_short;       /* shorter than the virtio-net and Ethernet headers */
 	uint64_t tx_oversized;   /* longer than the MTU (or 64 KiB with segmentation) */
@@ -29,7 +30,9 @@ void virtio_net_destroy(struct virtio_dev *dev);
 
 void virtio_net_get_stats(struct virtio_dev *dev, struct virtio_net_stats *out);
 const struct tap *virtio_net_tap(struct virtio_dev *dev);
-/* MAC the driver uses now, queue pairs in use. */
-void virtio_net_get_state(struct virtio_dev *dev, uint8_t mac[6], int *active_pairs);
+/* MAC the driver uses now, queue pairs in use, features the last driver
+ * negotiated. */
+void virtio_net_get_state(struct virtio_dev *dev, uint8_t mac[6], int *active_pairs,
+			  uint64_t *features);
 
 #endif

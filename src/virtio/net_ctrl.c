@@ -162,6 +162,8 @@ void vnet_ctrl(struct vnet *n, struct virtqueue *vq)
 		ack = handle(n, &r);
 		if (ack != CTRL_OK)
 			vnet_count(&n->stats.ctrl_errors, "control command refused");
+		else
+			n->stats.ctrl_commands++;
 		written = (uint32_t)iov_from_buf(e->iov + e->out_num, e->in_num, 0, &ack, 1);
 		vq_push(vq, e->head, written);
 	}

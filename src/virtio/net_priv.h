@@ -97,6 +97,7 @@ struct vnet {
 	int active_pairs;       /* in use (VIRTIO_NET_CTRL_MQ) */
 	int hdr_len;            /* 12 (VERSION_1 / MRG_RXBUF) or 10 */
 	bool started;
+	uint64_t negotiated;    /* features at the last start */
 	struct rx_filter filter;
 	struct virtio_net_stats stats;
 	struct vq_elem elem;    /* scratch for chains taken from the rings */
