@@ -4,6 +4,7 @@
  * driver changes the number of pairs it uses. */
 #include "net/tap.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
@@ -102,6 +103,23 @@ static int configure_created(struct tap *t, const struct net_options *o)
 	return link_configure(t->ifname, host, prefix, t->mtu);
 }
 
+/* The guest's suggested address: the host's plus one within the subnet. */
+static void fill_link(struct tap *t)
+{
+	uint32_t h = ntohl(t->link.host.s_addr);
+	uint32_t mask = t->link.prefix ? ~0U << (32 - t->link.prefix) : 0;
+	uint32_t g = (h & mask) | (((h & ~mask) + 1) & ~mask);
+	char host[INET_ADDRSTRLEN], guest[INET_ADDRSTRLEN];
+
+	snprintf(t->link.ifname, IFNAMSIZ, "%s", t->ifname);
+	t->link.guest.s_addr = htonl(g == h || g == (h | ~mask) ? (h & mask) | 2 : g);
+	inet_ntop(AF_INET, &t->link.host, host, sizeof(host));
+	inet_ntop(AF_INET, &t->link.guest, guest, sizeof(guest));
+	if (t->created)
+		info("net: created TAP %s: host %s/%d, guest %s, MTU %u", t->ifname, host,
+		     t->link.prefix, guest, t->mtu);
+}
+
 struct tap *tap_open(const struct net_options *o)
 {
 	struct tap *t = calloc(1, sizeof(*t));
@@ -137,14 +155,8 @@ struct tap *tap_open(const struct net_options *o)
 	if (!t->mtu && link_get_mtu(t->ifname, &t->mtu))
 		goto fail;
 	t->has_link = link_get_ipv4(t->ifname, &t->link.host, &t->link.prefix) == 0;
-	if (t->has_link) {
-		uint32_t h = ntohl(t->link.host.s_addr), mask = t->link.prefix ?
-			~0U << (32 - t->link.prefix) : 0;
-		uint32_t g = (h & mask) | (((h & ~mask) + 1) & ~mask);
-
-		snprintf(t->link.ifname, IFNAMSIZ, "%s", t->ifname);
-		t->link.guest.s_addr = htonl(g == h ? (h & mask) | 2 : g);
-	}
+	if (t->has_link)
+		fill_link(t);
 	return t;
 fail:
 	tap_close(t);
