@@ -173,9 +173,29 @@ void tap_close(struct tap *t)
 	free(t);
 }
 
+struct tap *tap_wrap_fds(const char *name, const int *fds, int n, unsigned mtu)
+{
+	struct tap *t = calloc(1, sizeof(*t));
+
+	if (!t || n < 1 || n > TAP_MAX_QUEUES) {
+		free(t);
+		return NULL;
+	}
+	snprintf(t->ifname, IFNAMSIZ, "%s", name);
+	for (int i = 0; i < TAP_MAX_QUEUES; i++) {
+		t->fds[i] = i < n ? fds[i] : -1;
+		t->attached[i] = i < n;
+	}
+	t->nqueues = n;
+	t->mtu = mtu;
+	t->plain = true;
+	return t;
+}
+
 int tap_set_vnet_hdr_len(struct tap *t, int len)
 {
-	for (int i = 0; i < t->nqueues; i++)
+	t->vnet_hdr_len = len;
+	for (int i = 0; i < t->nqueues && !t->plain; i++)
 		if (ioctl(t->fds[i], TUNSETVNETHDRSZ, &len) < 0)
 			return error_errno("TAP %s: cannot set a %d-byte virtio-net header",
 					   t->ifname, len);
@@ -188,8 +208,9 @@ int tap_set_offloads(struct tap *t, unsigned tun_flags)
 		tun_flags &= ~(unsigned)TUN_F_UFO;
 	if (!(tun_flags & TUN_F_CSUM)) /* segmentation needs checksum offload */
 		tun_flags = 0;
+	t->offloads = tun_flags;
 	/* The flags belong to the device: one file sets them for every queue. */
-	if (ioctl(t->fds[0], TUNSETOFFLOAD, (unsigned long)tun_flags) < 0)
+	if (!t->plain && ioctl(t->fds[0], TUNSETOFFLOAD, (unsigned long)tun_flags) < 0)
 		return error_errno("TAP %s: cannot set offloads 0x%x", t->ifname, tun_flags);
 	return 0;
 }
@@ -198,12 +219,16 @@ int tap_set_active_queues(struct tap *t, int n)
 {
 	if (n < 1 || n > t->nqueues)
 		return error("TAP %s: %d queues asked for, it has %d", t->ifname, n, t->nqueues);
-	for (int i = 0; t->multi && i < t->nqueues; i++) {
+	for (int i = 0; i < t->nqueues; i++) {
 		struct ifreq ifr;
 		bool want = i < n;
 
 		if (t->attached[i] == want)
 			continue;
+		if (t->plain || !t->multi) {
+			t->attached[i] = want;
+			continue;
+		}
 		memset(&ifr, 0, sizeof(ifr));
 		ifr.ifr_flags = want ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
 		if (ioctl(t->fds[i], TUNSETQUEUE, &ifr) < 0)

@@ -45,12 +45,19 @@ struct tap {
 	unsigned mtu;
 	bool has_link;
 	struct tap_link link;
+	int vnet_hdr_len;   /* as last set */
+	unsigned offloads;  /* TUN_F_* as last set */
+	bool plain;         /* packet sockets standing in for a TAP: no TAP ioctls */
 };
 
 /* Opens (or creates and configures) the TAP for `o`: o->queues files,
  * non-blocking, with virtio-net headers. Returns NULL with the reason logged. */
 struct tap *tap_open(const struct net_options *o);
 void tap_close(struct tap *t);
+/* A TAP stand-in over n packet sockets (SOCK_SEQPACKET: one frame per
+ * read or write, virtio-net header first), which it then owns: for tests
+ * of the device without a TAP. */
+struct tap *tap_wrap_fds(const char *name, const int *fds, int n, unsigned mtu);
 
 /* Size of the virtio-net header on every frame (10, or 12 with num_buffers). */
 int tap_set_vnet_hdr_len(struct tap *t, int len);
