@@ -1,6 +1,7 @@
 /* netio.c: a static TCP load helper run inside UML guests by the network
  * tests and bench/net_bench.py (busybox nc can neither checksum nor time):
- *   netio send HOST PORT MIB [fast]   connect, send MIB MiB of xorshift data
+ *   netio send HOST PORT MIB [fast]   connect (retrying up to 60 s), send MIB MiB
+ *                                     of xorshift data
  *   netio recv PORT [fast]            accept one connection, read to EOF
  * and print "SENT|RECV <bytes> <crc32 hex> <seconds>". `fast` resends one
  * buffer and skips the CRC (throughput only). */
@@ -64,13 +65,20 @@ static int do_send(const char *host, int port, long mib, int fast)
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	uint64_t state = 0x9e3779b97f4a7c15ULL, total = (uint64_t)mib << 20, sent = 0;
 	uint32_t crc = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	double t0;
+	int fd = -1;
+	double t0, give_up = now() + 60;
 
 	inet_pton(AF_INET, host, &a.sin_addr);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		perror("netio: connect");
-		return 1;
+	for (;;) { /* the peer may not listen yet: retry for up to 60 s */
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+			break;
+		close(fd);
+		if (now() > give_up) {
+			perror("netio: connect");
+			return 1;
+		}
+		usleep(100000);
 	}
 	fill(buf, sizeof(buf), &state);
 	t0 = now();
