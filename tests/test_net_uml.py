@@ -29,10 +29,7 @@ MIB = 256
 
 
 def build_netio(tmp_path):
-    out = tmp_path / "netio"
-    subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(out),
-                    str(ROOT / "tests" / "uml" / "netio.c")], check=True)
-    return out
+    return build_static(tmp_path, "netio")
 
 
 class Backend:
@@ -118,27 +115,64 @@ def test_tcp_both_ways_with_offloads(tmp_path, offload):
     assert status == 0, err
 
 
+def build_static(tmp_path, name):
+    out = tmp_path / name
+    subprocess.run(["gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(out),
+                    str(ROOT / "tests" / "uml" / f"{name}.c")], check=True)
+    return out
+
+
+def read_until(p, marker, seconds=120):
+    out, deadline = b"", time.monotonic() + seconds
+    while marker not in out and time.monotonic() < deadline:
+        chunk = os.read(p.stdout.fileno(), 4096)
+        if not chunk:
+            break
+        out += chunk
+    return out.decode(errors="replace")
+
+
 def test_multiqueue_tap_and_a_second_guest(tmp_path):
-    """queues=2 over a multi_queue TAP: UML (one CPU) uses one pair; the
-    control queue answers its RX mode, MAC table and queue-pair commands,
-    and a new MAC set by the driver (`ip link set address`) is the one the
-    RX filter lets through. The backend then serves a second guest after
-    the first one left."""
+    """queues=2 over a multi_queue TAP: UML (one CPU) starts with one pair,
+    then asks for two (ethtool's SCHANNELS through tests/uml/nettool.c):
+    the control queue's VQ_PAIRS_SET attaches the second TAP queue, and the
+    link still carries a ping and a TCP transfer. The control queue also
+    answers the RX mode, MAC table and MAC address commands: a new MAC set
+    by the driver (`ip link set address`) is the one the RX filter lets
+    through. The backend then serves a second guest after the first left."""
+    netio, nettool = build_netio(tmp_path), build_static(tmp_path, "nettool")
     with netns.Netns("netmq", tap="kvtap0", multi_queue=True) as ns:
         backend = Backend(ns, tmp_path, "kvtap0,queues=2")
+        peer = ns.popen(["timeout", "300", "/usr/bin/python3", str(ROOT / "tests" / "netpeer.py"),
+                         "recv", HOST, "5001"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            initrd = uml.build_initramfs(tmp_path, "ip link set eth0 address 52:54:00:00:00:99\n"
-                                         + guest_script(), modules=MODULES)
-            rc, out1 = uml.boot(initrd, [(backend.sock, 1)], timeout=120)
-            info = backend.net()
+            script = ("ip link set eth0 address 52:54:00:00:00:99\n" + guest_script(
+                "/bin/nettool channels eth0 2\necho CHANNELS_SET\nsleep 3\n"
+                f"ping -c 2 -W 5 {HOST} && echo PING2_OK\n/bin/netio send {HOST} 5001 64"))
+            initrd = uml.build_initramfs(tmp_path, script, modules=MODULES,
+                                         files={"/bin/netio": netio, "/bin/nettool": nettool})
+            guest = uml.start(initrd, [(backend.sock, 1)])
+            out1 = read_until(guest, b"CHANNELS_SET")
+            during = backend.net()
+            out1 += guest.communicate(timeout=120)[0].decode(errors="replace")
+            peer_out = peer.communicate(timeout=60)[0].decode()
+            after = backend.net()
+            initrd = uml.build_initramfs(tmp_path, guest_script(), modules=MODULES)
             rc, out2 = uml.boot(initrd, [(backend.sock, 1)], timeout=120)
         finally:
+            if peer.poll() is None:
+                peer.kill()
             status, err = backend.stop()
-    assert "PING_OK" in out1 and "PING_OK" in out2, out1 + out2
-    assert info["features"] & (1 << 22) and info["features"] & (1 << 17), info  # MQ, CTRL_VQ
-    assert info["queues"] == 2 and info["active_queues"] == 1, info
-    assert "52:54:00:00:00:99" in out1, out1  # CTRL_MAC_ADDR_SET accepted (else EOPNOTSUPP)
-    assert info["stats"]["ctrl_commands"] >= 3 and info["stats"]["ctrl_errors"] == 0, info
+    assert "PING_OK" in out1 and "PING2_OK" in out1 and "PING_OK" in out2, out1 + out2
+    assert "CHANNELS max=2 combined=2" in out1, out1
+    assert during["active_queues"] == 2 and during["queues"] == 2, during
+    assert during["features"] & (1 << 22) and during["features"] & (1 << 17), during  # MQ, CTRL_VQ
+    assert during["mac"] == "52:54:00:00:00:99", during  # CTRL_MAC_ADDR_SET
+    sent, host_recv = lines(out1, "SENT"), lines(peer_out, "RECV")
+    assert sent and host_recv and sent[0][1:3] == host_recv[0][1:3], out1 + peer_out
+    assert after["active_queues"] == 1  # the driver left: back to one pair
+    stats = after["stats"]
+    assert stats["ctrl_commands"] >= 4 and stats["ctrl_errors"] == 0, stats
     assert status == 0, err
 
 

@@ -401,6 +401,8 @@ static void net_stop(struct virtio_dev *dev)
 	unwatch(n);
 	n->started = false;
 	memcpy(n->config.mac, n->opts.mac, 6); /* a MAC set by the driver lasts until reset */
+	n->active_pairs = 1;                   /* and so do the queue pairs it asked for */
+	tap_set_active_queues(n->tap, 1);
 }
 
 int virtio_net_init(struct virtio_dev *dev, struct tap *tap, const struct net_options *o)
