@@ -3,7 +3,9 @@ network namespace the test creates (kvmini runs inside it). A polling test
 guest reads the config space (MAC, link status, MTU, queue pairs) through
 the in-monitor virtio-pci transport, then resolves the host's MAC with ARP
 and pings it over the receive and transmit queues."""
+import json
 import os
+import time
 import subprocess
 
 import pytest
@@ -66,3 +68,34 @@ def test_bad_net_options():
         p = subprocess.run([kvmini_path(), "run", "--net", spec], capture_output=True,
                            text=True, timeout=30)
         assert p.returncode == 2 and msg in p.stderr, (spec, p.stderr)
+
+
+def test_private_link_in_the_api(tmp_path):
+    """The `net` command tells where the VM's private link is: what the NFS
+    server of `kvmini run --share` (and a user) needs to reach the guest."""
+    api = tmp_path / "api.sock"
+    with netns.Netns("netapi") as ns:
+        p = ns.popen([kvmini_path(), "run", "--kernel", guest("bootcheck"), "--cmdline",
+                      "action=halt", "--net", "tap,host=10.79.0.1/24,mac=52:54:00:00:00:42",
+                      "--api", f"unix:{api}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            for _ in range(500):
+                if api.exists() or p.poll() is not None:
+                    break
+                time.sleep(0.02)
+            ctl = subprocess.run([kvmini_path(), "ctl", str(api), "net"], capture_output=True,
+                                 text=True, timeout=30)
+            addr = ns.run(["ip", "-o", "-4", "addr", "show", "dev", "kvmini0"],
+                          capture_output=True, text=True).stdout
+            subprocess.run([kvmini_path(), "ctl", str(api), "quit"], capture_output=True,
+                           timeout=30)
+            _, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+    reply = json.loads(ctl.stdout)
+    assert reply["ok"] and reply["tap"] == "kvmini0" and reply["created"], reply
+    assert reply["link"] == {"host": "10.79.0.1", "guest": "10.79.0.2", "prefix": 24}, reply
+    assert reply["mac"] == "52:54:00:00:00:42" and reply["queues"] == 1, reply
+    assert "10.79.0.1/24" in addr, addr
+    assert p.returncode == 0, err.decode()

@@ -8,7 +8,6 @@ Also: MAC and MTU from the config space, the control queue's queue-pair
 command with a multiqueue TAP, and a backend serving a second guest."""
 import json
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
