@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -168,12 +169,23 @@ static void tx_send(struct vnet *n, struct net_pair *p, const struct vq_elem *e)
 	n->stats.tx_bytes += e->out_len - (uint64_t)n->hdr_len;
 }
 
+/* A queue stopped at its batch limit: the event loop resumes it. */
+static void more_later(struct vnet *n, bool *flag)
+{
+	uint64_t one = 1;
+
+	*flag = true;
+	if (write(n->more_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		warn("virtio-net: cannot schedule more work: %s", strerror(errno));
+}
+
 static void tx_drain(struct vnet *n, struct net_pair *p, struct virtqueue *vq)
 {
 	struct vq_elem *e = &n->elem;
 	int got, done = 0;
 
-	while ((got = vq_pop(vq, e)) != 0) {
+	p->tx_more = false;
+	while (done < BATCH && (got = vq_pop(vq, e)) != 0) {
 		if (got < 0)
 			vnet_count(&n->stats.tx_bad_chain, "malformed TX chain");
 		else if (tx_check(n, e) == 0)
@@ -181,6 +193,8 @@ static void tx_drain(struct vnet *n, struct net_pair *p, struct virtqueue *vq)
 		vq_push(vq, e->head, 0);
 		done++;
 	}
+	if (done == BATCH && vq_pending(vq))
+		more_later(n, &p->tx_more);
 	if (done)
 		virtio_notify_used(n->dev, vq);
 }
@@ -293,14 +307,17 @@ static void rx_deliver(struct vnet *n, struct net_pair *p, struct virtqueue *vq,
 	n->stats.rx_bytes += len - (uint64_t)n->hdr_len;
 }
 
-/* Reads frames from the TAP until it is empty or the ring runs dry; the
- * chains taken and not filled go back to the ring. */
+/* Reads frames from the TAP until it is empty or the ring runs dry (or a
+ * batch is done: the loop resumes); the chains taken and not filled go
+ * back to the ring. */
 static void rx_drain(struct vnet *n, struct net_pair *p)
 {
 	struct virtqueue *vq = &n->dev->vqs[2 * p->index];
 	bool mrg = virtio_has(n->dev, VIRTIO_NET_F_MRG_RXBUF);
 	uint16_t used_before = vq->used_idx;
+	int frames = 0;
 
+	p->rx_more = false;
 	if (!vq->ready || p->index >= n->active_pairs)
 		return;
 	while (rx_top_up(n, p, vq)) {
@@ -316,6 +333,10 @@ static void rx_drain(struct vnet *n, struct net_pair *p)
 			break;
 		}
 		rx_deliver(n, p, vq, (uint64_t)got, room);
+		if (++frames == BATCH) {
+			more_later(n, &p->rx_more);
+			break;
+		}
 	}
 	vq->last_avail = (uint16_t)(vq->last_avail - p->nchains);
 	p->nchains = p->niov = 0;
@@ -333,6 +354,26 @@ static void on_tap_readable(void *opaque, uint32_t events)
 		pthread_mutex_lock(dev->lock);
 	if (p->n->started)
 		rx_drain(p->n, p);
+	if (dev->lock)
+		pthread_mutex_unlock(dev->lock);
+}
+
+static void on_more(void *opaque, uint32_t events)
+{
+	struct vnet *n = opaque;
+	struct virtio_dev *dev = n->dev;
+	uint64_t count;
+
+	if (read(n->more_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return;
+	if (dev->lock)
+		pthread_mutex_lock(dev->lock);
+	for (int i = 0; n->started && i < n->pairs; i++) {
+		if (n->pair[i].rx_more)
+			rx_drain(n, &n->pair[i]);
+		if (n->pair[i].tx_more)
+			tx_drain(n, &n->pair[i], &dev->vqs[2 * i + 1]);
+	}
 	if (dev->lock)
 		pthread_mutex_unlock(dev->lock);
 }
@@ -360,7 +401,13 @@ static void unwatch(struct vnet *n)
 		if (n->pair[i].watched)
 			event_loop_del(n->dev->loop, n->pair[i].fd);
 		n->pair[i].watched = false;
+		n->pair[i].rx_more = n->pair[i].tx_more = false;
 	}
+	if (n->more_fd >= 0) {
+		event_loop_del(n->dev->loop, n->more_fd);
+		close(n->more_fd);
+	}
+	n->more_fd = -1;
 }
 
 static int net_start(struct virtio_dev *dev)
@@ -378,9 +425,17 @@ static int net_start(struct virtio_dev *dev)
 	    tap_set_offloads(n->tap, vnet_tun_offloads(dev->features)) ||
 	    tap_set_active_queues(n->tap, 1))
 		return -1;
+	n->more_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (n->more_fd < 0 || event_loop_add(dev->loop, n->more_fd, EPOLLIN, on_more, n)) {
+		if (n->more_fd >= 0)
+			close(n->more_fd);
+		n->more_fd = -1;
+		return error("virtio-net: cannot set up its event loop sources");
+	}
 	for (int i = 0; i < n->pairs; i++) {
-		/* Edge-triggered: rx_drain() reads until the TAP is empty or the
-		 * ring is dry, and a ring refill (a kick) drains again. */
+		/* Edge-triggered: rx_drain() reads until the TAP is empty, the
+		 * ring is dry (a refill's kick drains again) or a batch is done
+		 * (more_fd brings it back). */
 		if (event_loop_add(dev->loop, n->pair[i].fd, EPOLLIN | EPOLLET, on_tap_readable,
 				   &n->pair[i])) {
 			unwatch(n);
@@ -417,6 +472,7 @@ int virtio_net_init(struct virtio_dev *dev, struct tap *tap, const struct net_op
 	n->pairs = tap->nqueues;
 	n->active_pairs = 1;
 	n->hdr_len = sizeof(struct virtio_net_hdr);
+	n->more_fd = -1;
 	memcpy(n->config.mac, o->mac, 6);
 	n->config.status = VIRTIO_NET_S_LINK_UP;
 	n->config.max_virtqueue_pairs = (uint16_t)n->pairs;

@@ -40,6 +40,7 @@
 #define MAX_GSO_FRAME 65550 /* 64 KiB of IP plus Ethernet and VLAN headers */
 #define RX_MAX_IOV 1024     /* what one readv() takes */
 #define MAC_TABLE_MAX 64
+#define BATCH 64            /* frames per turn, then other event sources get theirs */
 
 struct virtio_net_hdr {
 	uint8_t flags;
@@ -72,6 +73,7 @@ struct net_pair {
 	int index;
 	int fd;                 /* the TAP queue */
 	bool watched;           /* on the event loop */
+	bool rx_more, tx_more;  /* stopped at the batch limit: go on from the loop */
 	struct rx_chain chains[VQ_MAX_SIZE];
 	int nchains;
 	struct iovec iov[RX_MAX_IOV];
@@ -97,6 +99,7 @@ struct vnet {
 	int active_pairs;       /* in use (VIRTIO_NET_CTRL_MQ) */
 	int hdr_len;            /* 12 (VERSION_1 / MRG_RXBUF) or 10 */
 	bool started;
+	int more_fd;            /* eventfd: batches left to finish (rx_more, tx_more) */
 	uint64_t negotiated;    /* features at the last start */
 	struct rx_filter filter;
 	struct virtio_net_stats stats;
