@@ -15,6 +15,8 @@
 #include "sandbox/seccomp.h"
 #include "dump/dump.h"
 #include "util/file.h"
+#include "util/token_bucket.h"
+#include "virtio/rng.h"
 #include "virtio/run_devices.h"
 #include "util/log.h"
 #include "util/parse.h"
@@ -37,7 +39,13 @@ static const char run_help[] =
 "  --cmdline STRING    kernel command line\n"
 "  --cpus N            number of vCPUs (default 1, at most 255)\n"
 "  --memory SIZE       guest RAM, e.g. 256M or 4G (default 512M)\n"
-"  --console KIND      stdio (default; Ctrl-A x quits), pty, file:PATH, unix:PATH\n"
+"  --console KIND      stdio (default; Ctrl-A x quits), pty, file:PATH, unix:PATH;\n"
+"                      virtio[:KIND] makes virtio-console port 0 (hvc0) the console:\n"
+"                      input goes to hvc0, hvc0 and COM1 output both to KIND\n"
+"  --port NAME=KIND    virtio-console named port (/dev/vport0pN): pty, file:PATH,\n"
+"                      unix:PATH (waits for a client), stdio (repeatable, up to 15)\n"
+"  --rng               virtio-rng from getrandom(), 1M/s (bursts of 64K)\n"
+"  --rng-rate R[,burst=B]  virtio-rng at R bytes/s, e.g. 64K or 1M,burst=4K\n"
 "  --debug-exit        port 0xf4: a guest write of v ends kvmini with (v<<1)|1\n"
 "  --api unix:PATH     control socket (JSON lines; see `kvmini ctl`)\n"
 "  --seccomp MODE      system-call filter: on (default: others fail with EPERM),\n"
@@ -64,7 +72,7 @@ static const char run_help[] =
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
        OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_DUMP_DIR, OPT_DUMP_ON,
        OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_GDB, OPT_GDB_WAIT, OPT_SERIAL2, OPT_DISK,
-       OPT_HOTPLUG };
+       OPT_HOTPLUG, OPT_PORT, OPT_RNG, OPT_RNG_RATE };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -86,6 +94,9 @@ static const struct option run_options[] = {
 	{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
 	{ "serial2", required_argument, NULL, OPT_SERIAL2 },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "rng-rate", required_argument, NULL, OPT_RNG_RATE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -106,6 +117,35 @@ static int parse_hotplug(const char *arg, struct vm_config *cfg)
 			return error("--hotplug: unknown or bad field '%s'; use block=SIZE", field);
 	}
 	return 0;
+}
+
+/* --console virtio[:KIND], --port, --rng, --rng-rate */
+static int parse_virtio_console_option(int opt, const char *arg, struct vm_config *cfg)
+{
+	switch (opt) {
+	case OPT_CONSOLE:
+		cfg->virtio_console = !strcmp(arg, "virtio") || str_starts_with(arg, "virtio:");
+		cfg->console = !cfg->virtio_console ? arg : arg[6] ? arg + 7 : "stdio";
+		return 0;
+	case OPT_PORT:
+		if (cfg->nports == (int)(sizeof(cfg->ports) / sizeof(cfg->ports[0])))
+			return error("too many --port options (at most 15)");
+		cfg->ports[cfg->nports++] = arg;
+		return 0;
+	case OPT_RNG:
+		if (!cfg->rng_rate) {
+			cfg->rng_rate = RNG_DEFAULT_RATE;
+			cfg->rng_burst = RNG_DEFAULT_BURST;
+		}
+		return 0;
+	case OPT_RNG_RATE:
+		if (tb_parse(arg, &cfg->rng_rate, &cfg->rng_burst))
+			return error("--rng-rate '%s': give bytes per second, e.g. 64K or "
+				     "1M,burst=4K", arg);
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 static int parse_dump_option(int opt, const char *arg, struct dump_options *dump)
@@ -129,7 +169,10 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg,
 	case OPT_KERNEL: cfg->kernel = arg; return 0;
 	case OPT_INITRD: cfg->initrd = arg; return 0;
 	case OPT_CMDLINE: cfg->cmdline = arg; return 0;
-	case OPT_CONSOLE: cfg->console = arg; return 0;
+	case OPT_CONSOLE:
+	case OPT_PORT:
+	case OPT_RNG:
+	case OPT_RNG_RATE: return parse_virtio_console_option(opt, arg, cfg);
 	case OPT_DEBUG_EXIT: cfg->debug_exit = true; return 0;
 	case OPT_API: cfg->api = arg; return 0;
 	case OPT_CGROUP: cfg->cgroup = arg; return 0;
@@ -271,7 +314,7 @@ int cmd_run(int argc, char **argv)
 	unmap_boot_files(&files);
 	memset(&files, 0, sizeof(files));
 	vm->console = console_open(vm, cfg.console);
-	if (!vm->console)
+	if (!vm->console || virtio_run_devices_attach_console(vm))
 		goto out;
 	if (cfg.serial2 && !(vm->console2 = console_open_serial(vm, cfg.serial2, vm->com2, "COM2")))
 		goto out;

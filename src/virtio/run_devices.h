@@ -4,8 +4,12 @@
 
 struct vm;
 
-/* Adds one virtio-blk PCI device per vm->cfg.disks entry, and virtio-mem
- * when the VM has a hotplug region. */
+/* Adds one virtio-blk PCI device per vm->cfg.disks entry, virtio-mem
+ * when the VM has a hotplug region, virtio-console and virtio-rng when
+ * asked for. */
 int virtio_run_devices_add(struct vm *vm);
+/* With --console virtio: port 0 of the virtio-console takes vm->console
+ * (its input, and its output beside COM1's). */
+int virtio_run_devices_attach_console(struct vm *vm);
 
 #endif
