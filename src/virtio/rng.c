@@ -221,6 +221,10 @@ void virtio_rng_destroy(struct virtio_dev *dev)
 
 	if (!r)
 		return;
+	info("virtio-rng: %llu bytes in %llu requests, %llu waits for the rate limit, "
+	     "%llu bad requests", (unsigned long long)r->stats.bytes,
+	     (unsigned long long)r->stats.requests, (unsigned long long)r->stats.waits,
+	     (unsigned long long)r->stats.bad_chains);
 	if (r->timer_watched)
 		event_loop_del(dev->loop, r->timer_fd);
 	close(r->timer_fd);
