@@ -4,9 +4,18 @@ bytes from `--rng`, capped by the burst of `--rng-rate`; text through
 port 0 (hvc0) with `--console virtio` in both directions, emergency
 writes, and the MULTIPORT control handshake with a named `--port`. Bad
 buffers (the wrong direction, short control messages) fail alone."""
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import termios
+import time
+
 import pytest
 
-from conftest import guest, needs_kvm, report, run_guest
+from conftest import guest, kvmini_path, needs_kvm, report, run_guest
 
 pytestmark = needs_kvm
 
@@ -57,6 +66,35 @@ def test_hvc0_is_the_console_both_ways():
     assert rep["con.writable_tx.used"] == "0", out
     assert rep["con.rx"] == "typed into hvc0", out
     assert rep["con.max_nr_ports"] == "1", out
+    assert rep["con.cols"] == "0" and rep["con.rows"] == "0", out  # not a terminal
+
+
+def test_hvc0_size_from_the_terminal():
+    """stdio on a terminal: F_SIZE is offered and the configuration space
+    holds the terminal's columns and rows; Ctrl-A x still quits."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 33, 111, 0, 0))
+    p = subprocess.Popen([kvmini_path(), "run", "--kernel", guest("virtio_console"),
+                          "--console", "virtio", "--cmdline", "mode=single"],
+                         stdin=slave, stdout=slave, stderr=slave)
+    buf = b""
+    try:
+        end = time.time() + 30
+        while b"con.rx.used" not in buf and b"con.writable_tx" not in buf and time.time() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                buf += os.read(master, 4096)
+        os.write(master, b"x\r")  # the guest waits for a line on hvc0
+        while b"virtio_console: done" not in buf and time.time() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                buf += os.read(master, 4096)
+        assert p.wait(20) == 0
+    finally:
+        p.kill()
+        os.close(master)
+        os.close(slave)
+    rep = report(buf.decode(errors="replace").replace("\r", ""))
+    assert rep["con.cols"] == "111" and rep["con.rows"] == "33", buf
+    assert int(rep["con.features"], 16) & 1, buf  # VIRTIO_CONSOLE_F_SIZE
 
 
 def test_multiport_handshake_and_named_port(tmp_path):

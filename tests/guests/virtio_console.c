@@ -9,6 +9,7 @@
 #include "vio.h"
 
 #define VIRTIO_ID_CONSOLE 3
+#define F_SIZE (1ULL << 0)
 #define F_MULTIPORT (1ULL << 1)
 #define F_EMERG_WRITE (1ULL << 2)
 #define BAD_ID 0xffffffffu
@@ -42,6 +43,8 @@ static void single(void)
 	int used;
 
 	report_dec("con.max_nr_ports", cfg->max_nr_ports);
+	report_dec("con.cols", cfg->cols);
+	report_dec("con.rows", cfg->rows);
 	send(&q[1], "hvc0 says hello through port 0\n");
 	if (d.features & F_EMERG_WRITE)
 		emergency_write("emergency line via emerg_wr\n");
@@ -134,7 +137,7 @@ void guest_main(uint8_t *boot_params)
 	puts_serial("kvmini test guest: virtio_console\n");
 	cmdline_get(cmdline, "mode", mode, sizeof(mode));
 	multi = !memcmp(mode, "multiport", 10);
-	if (vio_find(VIRTIO_ID_CONSOLE, &d) || vio_init(&d, F_EMERG_WRITE | (multi ? F_MULTIPORT : 0))) {
+	if (vio_find(VIRTIO_ID_CONSOLE, &d) || vio_init(&d, F_SIZE | F_EMERG_WRITE | (multi ? F_MULTIPORT : 0))) {
 		report_str("virtio_console", "no device");
 		guest_reset();
 	}
