@@ -277,7 +277,8 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (cfg.gdb && !(gdb = gdb_server_start(vm, cfg.gdb, cfg.gdb_wait)))
 		goto out;
-	if (cfg.api && (!(api = api_open(vm, cfg.api)) || api_register_mem_commands(api)))
+	if (cfg.api && (!(api = api_open(vm, cfg.api)) || api_register_mem_commands(api) ||
+			(dumper && api_register_dump_commands(api, dumper))))
 		goto out;
 	/* Everything is open: from here on only the allow-listed calls work. */
 	if (seccomp_install(cfg.seccomp))
