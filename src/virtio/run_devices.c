@@ -1,8 +1,11 @@
 /* run_devices.c: the virtio devices `kvmini run` puts on the VM's PCI
- * bus: one virtio-blk per --disk, and virtio-mem for the --hotplug region. */
+ * bus: one virtio-blk per --disk, virtio-mem for the --hotplug region, and
+ * virtio-balloon with --balloon. */
 #include "virtio/run_devices.h"
 
+#include "balloon/balloon.h"
 #include "util/log.h"
+#include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/mem.h"
 #include "virtio/pci.h"
@@ -43,7 +46,31 @@ static int add_hotplug_memory(struct vm *vm)
 	return virtio_pci_add(vm, dev);
 }
 
+static void destroy_balloon(void *arg)
+{
+	virtio_balloon_destroy(arg);
+}
+
+static int add_balloon(struct vm *vm)
+{
+	struct virtio_dev *dev;
+
+	if (!vm->cfg.balloon)
+		return 0;
+	dev = vm_zalloc(vm, sizeof(*dev));
+	if (!dev || virtio_balloon_init(dev))
+		return -1;
+	if (vm_add_cleanup(vm, destroy_balloon, dev) || virtio_pci_add(vm, dev))
+		return -1;
+	vm->balloon = virtio_balloon_model(dev);
+	/* Targets can be set before the driver starts the device. */
+	pthread_mutex_lock(&vm->balloon->lock);
+	vm->balloon->memory_size = vm->mem.size;
+	pthread_mutex_unlock(&vm->balloon->lock);
+	return 0;
+}
+
 int virtio_run_devices_add(struct vm *vm)
 {
-	return add_disks(vm) || add_hotplug_memory(vm);
+	return add_disks(vm) || add_hotplug_memory(vm) || add_balloon(vm);
 }

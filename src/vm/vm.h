@@ -61,7 +61,8 @@ struct vm_config {
 	bool gdb_wait;        /* --gdb-wait: vCPUs held until gdb continues */
 	const char *serial2;
 	int ndisks;
-	const char *disks[8]; /* --disk PATH[,readonly] */  /* --serial2: COM2 back end (NULL: no COM2) */
+	const char *disks[8]; /* --disk PATH[,readonly] */
+	bool balloon;         /* --balloon: a virtio-balloon device */  /* --serial2: COM2 back end (NULL: no COM2) */
 };
 
 struct vm {

@@ -187,7 +187,7 @@ int vio_call(struct vio_queue *q, const void *out, uint32_t out_len, void *in, u
 	volatile struct vring_used *used = &q->used;
 	uint16_t slot = q->avail.idx % q->size;
 
-	q->desc[0] = (struct vring_desc){ (uint64_t)(uintptr_t)out, out_len, DESC_NEXT, 1 };
+	q->desc[0] = (struct vring_desc){ (uint64_t)(uintptr_t)out, out_len, in_len ? DESC_NEXT : 0, 1 };
 	q->desc[1] = (struct vring_desc){ (uint64_t)(uintptr_t)in, in_len, DESC_WRITE, 0 };
 	q->avail.ring[slot] = 0;
 	__asm__ volatile("" ::: "memory");

@@ -41,8 +41,8 @@ int vio_find(uint16_t device_id, struct vio_dev *d);
 int vio_init(struct vio_dev *d, uint64_t want);
 int vio_queue_setup(struct vio_dev *d, struct vio_queue *q, uint16_t index);
 void vio_driver_ok(struct vio_dev *d);
-/* Sends one chain (a device-readable buffer, then a device-writable one)
- * and polls for it to be used. Returns the used length, or -1 on timeout. */
+/* Sends one chain (a device-readable buffer, then a device-writable one,
+ * left out when in_len is 0) and polls for it to be used. Returns the used length, or -1 on timeout. */
 int vio_call(struct vio_queue *q, const void *out, uint32_t out_len, void *in, uint32_t in_len);
 
 #endif
