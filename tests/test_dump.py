@@ -3,7 +3,6 @@ gdb with the guest's symbols, the kdump-compressed file page by page against
 it, crash and makedumpfile on both, VMCOREINFO through fw_cfg, the fault
 paths (missing or full directory, double panic, overlapping requests) and
 dumps on demand (SIGUSR1)."""
-import json
 import os
 import re
 import select
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, guest, kvmini_path, needs_kvm, run_guest
+from conftest import ctl, guest, kvmini_path, needs_kvm, run_guest
 from dumpfile import PAGE, ElfDump, KdumpDump, prstatus, qemu_state
 
 pytestmark = needs_kvm
@@ -536,12 +535,6 @@ def test_crash_opens_a_linux_panic_dump(tmp_path):
     assert status == 0 and "sysrq" in out.lower(), out
 
 
-def ctl(sock, *args):
-    p = subprocess.run([kvmini_path(), "ctl", str(sock), *args], capture_output=True, text=True,
-                       timeout=30)
-    return p.returncode, json.loads(p.stdout or p.stderr or "{}")
-
-
 def test_dump_command_on_the_control_socket(tmp_path):
     """`kvmini ctl SOCK dump` dumps the running guest, names the files, and
     refuses a second request while the first is written; dump-status tells."""
@@ -553,11 +546,11 @@ def test_dump_command_on_the_control_socket(tmp_path):
                 tmp_path / "console")
     try:
         m.wait_console("action: spin")
-        rc, reply = ctl(sock, "dump")
+        rc, reply, _ = ctl(sock, "dump")
         assert rc == 0 and reply["state"] == "writing", reply
         deadline = time.monotonic() + 60
         while True:
-            rc, st = ctl(sock, "dump-status")
+            rc, st, _ = ctl(sock, "dump-status")
             if not st["busy"] and "last_ok" in st:
                 break
             assert time.monotonic() < deadline, st
@@ -579,7 +572,7 @@ def test_dump_command_needs_a_dump_dir(tmp_path):
                  "--cmdline", "action=spin"], tmp_path / "console")
     try:
         m.wait_console("action: spin")
-        rc, reply = ctl(sock, "dump")
+        rc, reply, _ = ctl(sock, "dump")
         assert rc == 1 and "unknown command" in reply.get("error", ""), reply
     finally:
         m.stop()
