@@ -12,11 +12,11 @@ import shutil
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from conftest import kvmini_path
+import uml
 
 UML = "/usr/bin/linux.uml"
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
@@ -99,7 +99,7 @@ class Uml:
         self.p = subprocess.Popen(
             [UML, "mem=256M", f"initrd={make_initrd(tmp_path)}", "con=null", "con0=fd:0,fd:1",
              f"virtio_uml.device={vu_sock}:5"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, start_new_session=True)
+            stderr=subprocess.STDOUT, start_new_session=True, env=uml.env())
         os.set_blocking(self.p.stdout.fileno(), False)
 
     def read_until(self, needle, timeout=30):

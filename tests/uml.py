@@ -9,6 +9,21 @@ from pathlib import Path
 
 UML = "/usr/bin/linux.uml"
 BUSYBOX = "/bin/busybox"
+ROOT = Path(__file__).resolve().parent.parent
+SHIM_SRC = ROOT / "tests" / "uml" / "xstate_shim.c"
+SHIM = ROOT / "build" / "tests" / "uml_xstate_shim.so"
+
+
+def env():
+    """The environment UML runs in: with the XSAVE shim preloaded (see
+    tests/uml/xstate_shim.c; needed on hosts with AMX, harmless elsewhere)."""
+    if not SHIM.exists() or SHIM.stat().st_mtime < SHIM_SRC.stat().st_mtime:
+        SHIM.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Wextra", "-Werror",
+                        "-o", str(SHIM), str(SHIM_SRC), "-ldl"], check=True)
+    e = dict(os.environ)
+    e["LD_PRELOAD"] = str(SHIM)
+    return e
 
 
 def modules_dir():
@@ -69,7 +84,7 @@ def boot(initrd, devices=(), mem="256M", timeout=120, extra=()):
     args += [f"virtio_uml.device={sock}:{vid}" for sock, vid in devices]
     args += list(extra)
     p = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, timeout=timeout)
+                       stderr=subprocess.STDOUT, timeout=timeout, env=env())
     return p.returncode, p.stdout.decode(errors="replace")
 
 
@@ -79,4 +94,4 @@ def start(initrd, devices=(), mem="256M", extra=()):
     args += [f"virtio_uml.device={sock}:{vid}" for sock, vid in devices]
     args += list(extra)
     return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT, env=env())

@@ -33,6 +33,10 @@ int api_register_mem_commands(struct api *api);
 struct balloon;
 int api_register_balloon_commands(struct api *api, struct balloon *b);
 
+/* dump, dump-status (VMs run with --dump-dir). */
+struct dumper;
+int api_register_dump_commands(struct api *api, struct dumper *d);
+
 /* Reads an unsigned size from request[key]: a JSON integer or a string
  * such as "512M". Returns -1 with *err set when absent or malformed. */
 int api_get_size(json_t *request, const char *key, unsigned long long *out, const char **err);

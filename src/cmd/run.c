@@ -62,6 +62,8 @@ static const char run_help[] =
 "                      GDB remote stub (port 0 picks one; the address is printed)\n"
 "  --gdb-wait          hold the vCPUs before the first instruction until gdb continues\n"
 "  --disk PATH[,readonly]  virtio-blk disk on PCI (repeatable, up to 8)\n"
+"  --balloon           virtio-balloon on PCI (with free page reporting); inflate\n"
+"                      and deflate with `balloon target=SIZE` on the control socket\n"
 "  --serial2 KIND      COM2 (0x2f8, IRQ 3), e.g. for kgdboc: pty, unix:PATH, file:PATH\n"
 "  -h, --help          this help\n"
 "\n"
@@ -72,7 +74,7 @@ static const char run_help[] =
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
        OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_DUMP_DIR, OPT_DUMP_ON,
        OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_GDB, OPT_GDB_WAIT, OPT_SERIAL2, OPT_DISK,
-       OPT_HOTPLUG, OPT_PORT, OPT_RNG, OPT_RNG_RATE };
+       OPT_HOTPLUG, OPT_BALLOON, OPT_PORT, OPT_RNG, OPT_RNG_RATE };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -94,6 +96,7 @@ static const struct option run_options[] = {
 	{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
 	{ "serial2", required_argument, NULL, OPT_SERIAL2 },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "balloon", no_argument, NULL, OPT_BALLOON },
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "rng-rate", required_argument, NULL, OPT_RNG_RATE },
@@ -189,6 +192,7 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg,
 		cfg->disks[cfg->ndisks++] = arg;
 		return 0;
 	case OPT_GDB_WAIT: cfg->gdb_wait = true; return 0;
+	case OPT_BALLOON: cfg->balloon = true; return 0;
 	case OPT_SERIAL2:
 		if (strcmp(arg, "pty") && !str_starts_with(arg, "unix:") &&
 		    !str_starts_with(arg, "file:"))
@@ -320,7 +324,9 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (cfg.gdb && !(gdb = gdb_server_start(vm, cfg.gdb, cfg.gdb_wait)))
 		goto out;
-	if (cfg.api && (!(api = api_open(vm, cfg.api)) || api_register_mem_commands(api)))
+	if (cfg.api && (!(api = api_open(vm, cfg.api)) || api_register_mem_commands(api) ||
+			(dumper && api_register_dump_commands(api, dumper)) ||
+			(vm->balloon && api_register_balloon_commands(api, vm->balloon))))
 		goto out;
 	/* Everything is open: from here on only the allow-listed calls work. */
 	if (seccomp_install(cfg.seccomp))

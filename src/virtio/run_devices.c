@@ -1,10 +1,13 @@
 /* run_devices.c: the virtio devices `kvmini run` puts on the VM's PCI
  * bus: one virtio-blk per --disk, virtio-mem for the --hotplug region,
- * virtio-console for --console virtio / --port, virtio-rng for --rng. */
+ * virtio-balloon with --balloon, virtio-console for --console virtio /
+ * --port, virtio-rng for --rng. */
 #include "virtio/run_devices.h"
 
+#include "balloon/balloon.h"
 #include "console/console.h"
 #include "util/log.h"
+#include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/console_ports.h"
 #include "virtio/mem.h"
@@ -45,6 +48,30 @@ static int add_hotplug_memory(struct vm *vm)
 	if (!dev || virtio_mem_init(dev, vm->vmem))
 		return -1;
 	return virtio_pci_add(vm, dev);
+}
+
+static void destroy_balloon(void *arg)
+{
+	virtio_balloon_destroy(arg);
+}
+
+static int add_balloon(struct vm *vm)
+{
+	struct virtio_dev *dev;
+
+	if (!vm->cfg.balloon)
+		return 0;
+	dev = vm_zalloc(vm, sizeof(*dev));
+	if (!dev || virtio_balloon_init(dev))
+		return -1;
+	if (vm_add_cleanup(vm, destroy_balloon, dev) || virtio_pci_add(vm, dev))
+		return -1;
+	vm->balloon = virtio_balloon_model(dev);
+	/* Targets can be set before the driver starts the device. */
+	pthread_mutex_lock(&vm->balloon->lock);
+	vm->balloon->memory_size = vm->mem.size;
+	pthread_mutex_unlock(&vm->balloon->lock);
+	return 0;
 }
 
 static void destroy_console(void *arg)
@@ -96,7 +123,8 @@ static int add_rng(struct vm *vm)
 
 int virtio_run_devices_add(struct vm *vm)
 {
-	return add_disks(vm) || add_hotplug_memory(vm) || add_console(vm) || add_rng(vm);
+	return add_disks(vm) || add_hotplug_memory(vm) || add_balloon(vm) || add_console(vm) ||
+	       add_rng(vm);
 }
 
 int virtio_run_devices_attach_console(struct vm *vm)

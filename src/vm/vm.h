@@ -62,7 +62,8 @@ struct vm_config {
 	bool gdb_wait;        /* --gdb-wait: vCPUs held until gdb continues */
 	const char *serial2;
 	int ndisks;
-	const char *disks[8]; /* --disk PATH[,readonly] */  /* --serial2: COM2 back end (NULL: no COM2) */
+	const char *disks[8]; /* --disk PATH[,readonly] */
+	bool balloon;         /* --balloon: a virtio-balloon device */  /* --serial2: COM2 back end (NULL: no COM2) */
 	bool virtio_console;  /* --console virtio[:KIND]: hvc0 takes the console's input */
 	int nports;
 	const char *ports[15]; /* --port NAME=KIND: virtio-console named ports */
