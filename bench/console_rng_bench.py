@@ -82,7 +82,7 @@ def run(mib, rounds):
                 f"con1=fd:{null}", "quiet", f"virtio_uml.device={con_sock}:3",
                 f"virtio_uml.device={rng_sock}:4"]
         guest = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, pass_fds=(null,))
+                                 stderr=subprocess.STDOUT, pass_fds=(null,), env=uml.env())
         lines = list(timed_lines(guest, 600))
         guest.wait(60)
     finally:
