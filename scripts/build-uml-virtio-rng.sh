@@ -28,5 +28,6 @@ make -s ARCH=um olddefconfig
 make -s ARCH=um modules_prepare
 make -s ARCH=um M=drivers/char/hw_random CONFIG_HW_RANDOM_VIRTIO=m modules \
 	KBUILD_MODPOST_WARN=1 >/dev/null
+mkdir -p "$OUT"
 cp drivers/char/hw_random/virtio-rng.ko "$OUT/virtio-rng.ko"
 echo "$OUT/virtio-rng.ko (for UML $VER)"
