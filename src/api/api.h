@@ -37,6 +37,11 @@ int api_register_balloon_commands(struct api *api, struct balloon *b);
 struct dumper;
 int api_register_dump_commands(struct api *api, struct dumper *d);
 
+/* net: the virtio-net device's TAP, link addresses, MAC, queues and
+ * counters (run --net, and the vhost-user net backend). */
+struct virtio_dev;
+int api_register_net_commands(struct api *api, struct virtio_dev *net);
+
 /* Reads an unsigned size from request[key]: a JSON integer or a string
  * such as "512M". Returns -1 with *err set when absent or malformed. */
 int api_get_size(json_t *request, const char *key, unsigned long long *out, const char **err);

@@ -11,6 +11,7 @@
 #include "debug/gdb_server.h"
 #include "devices/devices.h"
 #include "hotplug/vmem_region.h"
+#include "net/tap.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/seccomp.h"
 #include "dump/dump.h"
@@ -64,6 +65,9 @@ static const char run_help[] =
 "  --disk PATH[,readonly]  virtio-blk disk on PCI (repeatable, up to 8)\n"
 "  --balloon           virtio-balloon on PCI (with free page reporting); inflate\n"
 "                      and deflate with `balloon target=SIZE` on the control socket\n"
+"  --net tap[=NAME][,mac=M][,mtu=N][,queues=N][,offload=off][,host=A.B.C.D/N]\n"
+"                      virtio-net on PCI over TAP NAME; without NAME (root) kvmini\n"
+"                      creates one with a private host address (default 10.47.X.1/24)\n"
 "  --serial2 KIND      COM2 (0x2f8, IRQ 3), e.g. for kgdboc: pty, unix:PATH, file:PATH\n"
 "  -h, --help          this help\n"
 "\n"
@@ -74,7 +78,8 @@ static const char run_help[] =
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
        OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_DUMP_DIR, OPT_DUMP_ON,
        OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_GDB, OPT_GDB_WAIT, OPT_SERIAL2, OPT_DISK,
-       OPT_HOTPLUG, OPT_BALLOON, OPT_PORT, OPT_RNG, OPT_RNG_RATE };
+       OPT_HOTPLUG, OPT_BALLOON, OPT_PORT, OPT_RNG, OPT_RNG_RATE,
+       OPT_NET };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -100,6 +105,7 @@ static const struct option run_options[] = {
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "rng-rate", required_argument, NULL, OPT_RNG_RATE },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -191,6 +197,12 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg,
 			return error("too many --disk options (at most 8)");
 		cfg->disks[cfg->ndisks++] = arg;
 		return 0;
+	case OPT_NET: {
+		struct net_options o;
+
+		cfg->net = arg;
+		return net_options_parse(arg, &o); /* checked now, used by the device */
+	}
 	case OPT_GDB_WAIT: cfg->gdb_wait = true; return 0;
 	case OPT_BALLOON: cfg->balloon = true; return 0;
 	case OPT_SERIAL2:
@@ -326,7 +338,8 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (cfg.api && (!(api = api_open(vm, cfg.api)) || api_register_mem_commands(api) ||
 			(dumper && api_register_dump_commands(api, dumper)) ||
-			(vm->balloon && api_register_balloon_commands(api, vm->balloon))))
+			(vm->balloon && api_register_balloon_commands(api, vm->balloon)) ||
+			(vm->net && api_register_net_commands(api, vm->net))))
 		goto out;
 	/* Everything is open: from here on only the allow-listed calls work. */
 	if (seccomp_install(cfg.seccomp))

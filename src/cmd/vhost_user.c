@@ -18,13 +18,15 @@
 #include "virtio/balloon.h"
 #include "virtio/blk.h"
 #include "virtio/console_ports.h"
+#include "virtio/net.h"
 #include "virtio/rng.h"
 #include "util/token_bucket.h"
 #include "vm/event_loop.h"
 
 /* The device options of the command line. */
 struct vu_args {
-	const char *disk;
+	const char *disk;     /* blk */
+	const char *tap;      /* net */
 	const char *console;  /* console: port 0's back end */
 	const char *ports[VCON_MAX_PORTS - 1];
 	int nports;
@@ -106,6 +108,28 @@ static int rng_create(struct virtio_dev *dev, const struct vu_args *args)
 	return virtio_rng_init(dev, rate, burst);
 }
 
+static int net_create(struct virtio_dev *dev, const struct vu_args *args)
+{
+	struct net_options o;
+	struct tap *tap;
+
+	if (!args->tap)
+		return error("vhost-user net needs --tap NAME[,mac=M][,mtu=N][,queues=N]"
+			     "[,offload=off]");
+	if (net_options_parse_tap(args->tap, &o) || !(tap = tap_open(&o)))
+		return -1;
+	if (virtio_net_init(dev, tap, &o)) {
+		tap_close(tap);
+		return -1;
+	}
+	return 0;
+}
+
+static int net_api(struct virtio_dev *dev, struct api *api)
+{
+	return api_register_net_commands(api, dev);
+}
+
 static const struct backend_kind backends[] = {
 	{ "blk", "--socket PATH --disk PATH[,readonly][,serial=S][,queues=N]", blk_create,
 	  virtio_blk_destroy, "disk", NULL },
@@ -116,6 +140,8 @@ static const struct backend_kind backends[] = {
 	  virtio_console_destroy, NULL, NULL },
 	{ "rng", "--socket PATH [--rate BYTES/s[,burst=BYTES]]  (default 1M, burst 64K)",
 	  rng_create, virtio_rng_destroy, NULL, NULL },
+	{ "net", "--socket PATH --tap NAME[,mac=M][,mtu=N][,queues=N][,offload=off] [--api unix:PATH]",
+	  net_create, virtio_net_destroy, "tap", net_api },
 };
 
 static void usage(FILE *out)
@@ -171,6 +197,7 @@ int cmd_vhost_user(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "disk", required_argument, NULL, 'd' },
+		{ "tap", required_argument, NULL, 't' },
 		{ "api", required_argument, NULL, 'a' },
 		{ "console", required_argument, NULL, 'c' },
 		{ "port", required_argument, NULL, 'p' },
@@ -203,6 +230,7 @@ int cmd_vhost_user(int argc, char **argv)
 		switch (opt) {
 		case 's': socket_path = optarg; break;
 		case 'd': args.disk = optarg; break;
+		case 't': args.tap = optarg; break;
 		case 'a': api_spec = optarg; break;
 		case 'c': args.console = optarg; break;
 		case 'r': args.rate = optarg; break;

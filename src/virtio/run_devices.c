@@ -1,7 +1,7 @@
 /* run_devices.c: the virtio devices `kvmini run` puts on the VM's PCI
- * bus: one virtio-blk per --disk, virtio-mem for the --hotplug region,
- * virtio-balloon with --balloon, virtio-console for --console virtio /
- * --port, virtio-rng for --rng. */
+ * bus: one virtio-blk per --disk, virtio-net for --net, virtio-mem for the
+ * --hotplug region, virtio-balloon with --balloon, virtio-console for
+ * --console virtio / --port, virtio-rng for --rng. */
 #include "virtio/run_devices.h"
 
 #include "balloon/balloon.h"
@@ -11,6 +11,7 @@
 #include "virtio/blk.h"
 #include "virtio/console_ports.h"
 #include "virtio/mem.h"
+#include "virtio/net.h"
 #include "virtio/pci.h"
 #include "virtio/rng.h"
 #include "vm/vm.h"
@@ -35,6 +36,37 @@ static int add_disks(struct vm *vm)
 		if (vm_add_cleanup(vm, destroy_blk, dev) || virtio_pci_add(vm, dev))
 			return -1;
 	}
+	return 0;
+}
+
+static void destroy_net(void *arg)
+{
+	virtio_net_destroy(arg);
+}
+
+/* --net: one queue pair per vCPU unless queues= says otherwise. */
+static int add_net(struct vm *vm)
+{
+	struct net_options o;
+	struct virtio_dev *dev;
+	struct tap *tap;
+
+	if (!vm->cfg.net)
+		return 0;
+	if (net_options_parse(vm->cfg.net, &o))
+		return -1;
+	if (!o.queues_set)
+		o.queues = vm->cfg.ncpus < TAP_MAX_QUEUES ? vm->cfg.ncpus : TAP_MAX_QUEUES;
+	dev = vm_zalloc(vm, sizeof(*dev));
+	if (!dev || !(tap = tap_open(&o)))
+		return -1;
+	if (virtio_net_init(dev, tap, &o)) {
+		tap_close(tap);
+		return -1;
+	}
+	if (vm_add_cleanup(vm, destroy_net, dev) || virtio_pci_add(vm, dev))
+		return -1;
+	vm->net = dev;
 	return 0;
 }
 
@@ -123,7 +155,7 @@ static int add_rng(struct vm *vm)
 
 int virtio_run_devices_add(struct vm *vm)
 {
-	return add_disks(vm) || add_hotplug_memory(vm) || add_balloon(vm) || add_console(vm) ||
+	return add_disks(vm) || add_net(vm) || add_hotplug_memory(vm) || add_balloon(vm) || add_console(vm) ||
 	       add_rng(vm);
 }
 

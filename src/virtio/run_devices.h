@@ -4,9 +4,9 @@
 
 struct vm;
 
-/* Adds one virtio-blk PCI device per vm->cfg.disks entry, virtio-mem
- * when the VM has a hotplug region, virtio-console and virtio-rng when
- * asked for. */
+/* Adds one virtio-blk PCI device per vm->cfg.disks entry, virtio-net for
+ * vm->cfg.net, virtio-mem when the VM has a hotplug region, virtio-balloon
+ * with --balloon, virtio-console and virtio-rng when asked for. */
 int virtio_run_devices_add(struct vm *vm);
 /* With --console virtio: port 0 of the virtio-console takes vm->console
  * (its input, and its output beside COM1's). */

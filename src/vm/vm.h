@@ -63,11 +63,12 @@ struct vm_config {
 	const char *serial2;
 	int ndisks;
 	const char *disks[8]; /* --disk PATH[,readonly] */
-	bool balloon;         /* --balloon: a virtio-balloon device */  /* --serial2: COM2 back end (NULL: no COM2) */
+	bool balloon;         /* --balloon: a virtio-balloon device */
 	bool virtio_console;  /* --console virtio[:KIND]: hvc0 takes the console's input */
 	int nports;
 	const char *ports[15]; /* --port NAME=KIND: virtio-console named ports */
 	uint64_t rng_rate, rng_burst; /* --rng / --rng-rate (rate 0: no virtio-rng) */
+	const char *net;      /* --net tap[=NAME][,...] (NULL: no network device) */
 };
 
 struct vm {
@@ -95,6 +96,7 @@ struct vm {
 	struct pci_bus *pci;
 	struct fw_cfg *fw_cfg;  /* etc/vmcoreinfo, for dumps */
 	struct virtio_dev *virtio_console; /* with --console virtio or --port */
+	struct virtio_dev *net; /* virtio-net (--net), if any; its TAP: virtio_net_tap() */
 
 	/* Pausing every vCPU (debugger, dumps, API). */
 	pthread_mutex_t pause_lock;
