@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -40,7 +41,7 @@ struct backend_kind {
 	/* Builds the device from the options; `arg` is the device's own option. */
 	int (*create)(struct virtio_dev *dev, const struct vu_args *args);
 	void (*destroy)(struct virtio_dev *dev);
-	const char *arg_option; /* e.g. "disk" */
+	const char *options; /* its own options, e.g. "console,port" */
 	/* Adds the device's commands to its --api control socket (NULL: none). */
 	int (*register_api)(struct virtio_dev *dev, struct api *api);
 };
@@ -134,15 +135,26 @@ static const struct backend_kind backends[] = {
 	{ "blk", "--socket PATH --disk PATH[,readonly][,serial=S][,queues=N]", blk_create,
 	  virtio_blk_destroy, "disk", NULL },
 	{ "balloon", "--socket PATH [--api unix:PATH]  (balloon, balloon-stats)", balloon_create,
-	  virtio_balloon_destroy, NULL, balloon_api },
+	  virtio_balloon_destroy, "", balloon_api },
 	{ "console", "--socket PATH [--console KIND] [--port NAME=KIND ...]  (KIND: stdio\n"
 		     "           (default), pty, file:PATH, unix:PATH)", console_create,
-	  virtio_console_destroy, NULL, NULL },
+	  virtio_console_destroy, "console,port", NULL },
 	{ "rng", "--socket PATH [--rate BYTES/s[,burst=BYTES]]  (default 1M, burst 64K)",
-	  rng_create, virtio_rng_destroy, NULL, NULL },
+	  rng_create, virtio_rng_destroy, "rate", NULL },
 	{ "net", "--socket PATH --tap NAME[,mac=M][,mtu=N][,queues=N][,offload=off] [--api unix:PATH]",
 	  net_create, virtio_net_destroy, "tap", net_api },
 };
+
+/* Whether `kind` takes the device option `name`. */
+static bool takes_option(const struct backend_kind *kind, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = kind->options; (p = strstr(p, name)); p += n)
+		if ((p == kind->options || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
 
 static void usage(FILE *out)
 {
@@ -227,6 +239,16 @@ int cmd_vhost_user(int argc, char **argv)
 	}
 	optind = 1;
 	while ((opt = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+		const char *name = NULL;
+
+		for (const struct option *o = opts; o->name; o++)
+			if (o->val == opt)
+				name = o->name;
+		if (name && strcmp(name, "socket") && strcmp(name, "api") && strcmp(name, "help") &&
+		    !takes_option(kind, name)) {
+			error("vhost-user %s takes no --%s", kind->name, name);
+			return 2;
+		}
 		switch (opt) {
 		case 's': socket_path = optarg; break;
 		case 'd': args.disk = optarg; break;
