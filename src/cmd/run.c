@@ -10,17 +10,19 @@
 #include "console/console.h"
 #include "debug/gdb_server.h"
 #include "devices/devices.h"
+#include "dump/dump.h"
 #include "hotplug/vmem_region.h"
 #include "net/tap.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/seccomp.h"
-#include "dump/dump.h"
+#include "share/share.h"
 #include "util/file.h"
-#include "util/token_bucket.h"
-#include "virtio/rng.h"
-#include "virtio/run_devices.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/token_bucket.h"
+#include "virtio/net.h"
+#include "virtio/rng.h"
+#include "virtio/run_devices.h"
 #include "vm/vcpu.h"
 #include "vm/vm.h"
 
@@ -68,6 +70,9 @@ static const char run_help[] =
 "  --net tap[=NAME][,mac=M][,mtu=N][,queues=N][,offload=off][,host=A.B.C.D/N]\n"
 "                      virtio-net on PCI over TAP NAME; without NAME (root) kvmini\n"
 "                      creates one with a private host address (default 10.47.X.1/24)\n"
+"  --share DIR[,tag=NAME][,ro]  serve DIR to the guest over NFSv3 on its private\n"
+"                      TAP link (implies --net tap); the mount information goes on\n"
+"                      the kernel command line (tag=root: NFS root)\n"
 "  --serial2 KIND      COM2 (0x2f8, IRQ 3), e.g. for kgdboc: pty, unix:PATH, file:PATH\n"
 "  -h, --help          this help\n"
 "\n"
@@ -79,7 +84,7 @@ enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONS
        OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_DUMP_DIR, OPT_DUMP_ON,
        OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_GDB, OPT_GDB_WAIT, OPT_SERIAL2, OPT_DISK,
        OPT_HOTPLUG, OPT_BALLOON, OPT_PORT, OPT_RNG, OPT_RNG_RATE,
-       OPT_NET };
+       OPT_NET, OPT_SHARE };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -106,6 +111,7 @@ static const struct option run_options[] = {
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "rng-rate", required_argument, NULL, OPT_RNG_RATE },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "share", required_argument, NULL, OPT_SHARE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -203,6 +209,12 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg,
 		cfg->net = arg;
 		return net_options_parse(arg, &o); /* checked now, used by the device */
 	}
+	case OPT_SHARE: {
+		struct share_options so;
+
+		cfg->share = arg;
+		return share_parse(arg, &so); /* checked now, used once the TAP is up */
+	}
 	case OPT_GDB_WAIT: cfg->gdb_wait = true; return 0;
 	case OPT_BALLOON: cfg->balloon = true; return 0;
 	case OPT_SERIAL2:
@@ -296,6 +308,35 @@ static int boot(struct vm *vm, const struct boot_files *f)
 	return 0;
 }
 
+/* --share: the NFS server on the VM's link, and the guest's command line
+ * extended with where to mount from (*cmdline, owned by the caller). */
+static struct share *start_share(struct vm *vm, char **cmdline)
+{
+	struct share_options o;
+	struct tap_link link;
+	const char *old = vm->cfg.cmdline ? vm->cfg.cmdline : "";
+	char words[8192];
+	struct share *s;
+
+	if (share_parse(vm->cfg.share, &o))
+		return NULL;
+	if (!vm->net || tap_link_info(virtio_net_tap(vm->net), &link)) {
+		error("--share needs a network link with an IPv4 address on the host side: use "
+		      "--net tap (kvmini creates one, as root) or give the TAP an address");
+		return NULL;
+	}
+	if (share_cmdline_words(&o, &link, words, sizeof(words)) < 0 ||
+	    asprintf(cmdline, "%s%s%s", old, *old ? " " : "", words) < 0) {
+		error("--share: the kernel command line would be too long");
+		*cmdline = NULL;
+		return NULL;
+	}
+	s = share_start(&o, &link);
+	if (s)
+		vm->cfg.cmdline = *cmdline;
+	return s;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
@@ -306,10 +347,14 @@ int cmd_run(int argc, char **argv)
 	struct api *api = NULL;
 	struct vm_cgroup *cgroup = NULL;
 	struct gdb_stub *gdb = NULL;
+	struct share *share = NULL;
+	char *share_cmdline = NULL;
 	int status = EXIT_ERROR;
 
 	if (parse_args(argc, argv, &cfg, &dump_opt))
 		return EXIT_USAGE;
+	if (cfg.share && !cfg.net)
+		cfg.net = "tap"; /* a private link kvmini creates */
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return EXIT_ERROR;
@@ -321,6 +366,8 @@ int cmd_run(int argc, char **argv)
 	if (cfg.hotplug_size && vmem_region_create(vm, cfg.hotplug_size, cfg.hotplug_block))
 		goto out;
 	if (devices_init(vm) || virtio_run_devices_add(vm))
+		goto out;
+	if (cfg.share && !(share = start_share(vm, &share_cmdline)))
 		goto out;
 	dumper = dumper_create(vm, &dump_opt);
 	if (dump_opt.dir && !dumper)
@@ -358,6 +405,8 @@ out:
 	} else {
 		console_restore_terminal(vm->console); /* a vCPU may still print */
 	}
+	share_stop(share);
+	free(share_cmdline);
 	cgroup_leave(cgroup);
 	return status;
 }

@@ -69,6 +69,7 @@ struct vm_config {
 	const char *ports[15]; /* --port NAME=KIND: virtio-console named ports */
 	uint64_t rng_rate, rng_burst; /* --rng / --rng-rate (rate 0: no virtio-rng) */
 	const char *net;      /* --net tap[=NAME][,...] (NULL: no network device) */
+	const char *share;    /* --share DIR[,tag=NAME][,ro]: NFS over the net link */
 };
 
 struct vm {
