@@ -154,7 +154,7 @@ static int open_listener(const char *spec, int proto, int *out)
 int rpc_server_listen(struct rpc_server *srv, const char *spec, int proto, uint16_t *port)
 {
 	struct rpc_listener *l;
-	int fd;
+	int fd = -1;
 
 	if (srv->started || srv->nlst == RPC_MAX_LISTENERS)
 		return error("rpc: cannot add a listener now");
