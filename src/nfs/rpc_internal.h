@@ -71,6 +71,7 @@ struct rpc_server {
 	pthread_t *workers;
 	unsigned nworkers;
 	bool started;
+	bool loop_started;
 	atomic_bool stopping;
 
 	pthread_mutex_t lock;

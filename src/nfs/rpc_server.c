@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,21 +460,31 @@ static int setup_loop(struct rpc_server *srv)
 
 int rpc_server_start(struct rpc_server *srv)
 {
-	int rc;
+	sigset_t all, old;
+	int rc = 0;
 
 	if (srv->started)
 		return error("rpc: server already started");
 	if (!srv->nlst)
 		return error("rpc: no listening socket");
 	srv->started = true;
-	if (setup_loop(srv) || rpc_workers_start(srv))
+	if (setup_loop(srv))
 		return -1;
-	rc = pthread_create(&srv->loop_thread, NULL, event_loop, srv);
-	if (rc) {
+	/* The server's threads take no signals: they belong to the embedding
+	 * process's own threads (kvmini run, or sigwait in kvmini nfsd). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (rpc_workers_start(srv))
+		rc = -1;
+	else if ((rc = pthread_create(&srv->loop_thread, NULL, event_loop, srv))) {
 		errno = rc;
-		return error_errno("rpc: event-loop thread");
+		rc = error_errno("rpc: event-loop thread");
+		srv->loop_started = false;
+	} else {
+		srv->loop_started = true;
 	}
-	return 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 void rpc_server_stop(struct rpc_server *srv)
@@ -482,9 +493,11 @@ void rpc_server_stop(struct rpc_server *srv)
 
 	if (!srv->started || atomic_exchange(&srv->stopping, true))
 		return;
-	if (write(srv->wakefd, &one, sizeof(one)) < 0)
-		warn("rpc: cannot wake the event loop");
-	pthread_join(srv->loop_thread, NULL);
+	if (srv->loop_started) {
+		if (write(srv->wakefd, &one, sizeof(one)) < 0)
+			warn("rpc: cannot wake the event loop");
+		pthread_join(srv->loop_thread, NULL);
+	}
 	rpc_workers_stop(srv);
 	rpc_drain_done(srv);
 	for (struct rpc_conn *c = srv->conns, *next; c; c = next) {
