@@ -242,7 +242,7 @@ def udp_call(port, prog, vers, proc, args=b"", xid=77):
 
 
 def test_udp(env):
-    srv, _, _ = env
+    srv, export, _ = env
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for junk in (b"", b"\1\2\3", os.urandom(1000)):
         s.sendto(junk, ("127.0.0.1", srv.port))
@@ -260,6 +260,18 @@ def test_udp(env):
     assert r.body.u32() == 0
     r.body.post_attr()
     assert r.body.u32() == 6 and r.body.u32() == 1 and r.body.opaque() == b"inside"
+    # A larger READ: header and spliced data in one datagram, cut to 32 KiB.
+    big = os.urandom(40001)
+    (export / "big").write_bytes(big)
+    r = udp_call(srv.port, NFS, 3, 3, Packer().opaque(root).opaque("big").bytes())
+    fh = r.body.u32() == 0 and r.body.opaque()
+    for offset, want in ((0, 32768), (32768, 40001 - 32768), (39999, 2)):
+        r = udp_call(srv.port, NFS, 3, 6, Packer().opaque(fh).u64(offset).u32(65536).bytes())
+        assert r.body.u32() == 0
+        r.body.post_attr()
+        count, eof = r.body.u32(), r.body.u32()
+        assert count == want and bool(eof) == (offset + want == 40001)
+        assert r.body.opaque() == big[offset:offset + want]
     assert udp_call(srv.port, 424242, 1, 0).stat == PROG_UNAVAIL
     still_serving(srv)
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -215,11 +216,45 @@ void rpc_conn_readable(struct rpc_conn *c)
 		rpc_conn_update_events(c);
 }
 
+/* Header, spliced data and padding as one corked datagram. */
+static int send_udp_spliced(struct rpc_conn *c, struct rpc_reply *r)
+{
+	int on = 1, off = 0, rc = 0;
+
+	if (setsockopt(c->fd, IPPROTO_UDP, UDP_CORK, &on, sizeof(on)))
+		return -1;
+	if (sendto(c->fd, r->enc.buf + 4, r->enc.len - 4, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE,
+		   (struct sockaddr *)&r->peer, r->peer_len) < 0)
+		rc = -1;
+	while (!rc && r->data_sent < r->data_len) {
+		ssize_t n = splice(r->pipe_rd, NULL, c->fd, NULL, r->data_len - r->data_sent,
+				   SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_MOVE);
+
+		if (n <= 0)
+			rc = -1;
+		else
+			r->data_sent += (size_t)n;
+	}
+	if (!rc && r->data_pad && send(c->fd, zeros, r->data_pad, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE) < 0)
+		rc = -1;
+	if (!rc)
+		STAT_ADD(c->srv, spliced_bytes, r->data_len);
+	/* Uncorking sends the datagram (a failed one goes out short and the
+	 * client drops it as undecodable, as it would a lost datagram). */
+	setsockopt(c->fd, IPPROTO_UDP, UDP_CORK, &off, sizeof(off));
+	return rc;
+}
+
 static void send_udp(struct rpc_conn *c, struct rpc_reply *r)
 {
-	/* One datagram: enc without its record mark (data was copied in). */
-	if (sendto(c->fd, r->enc.buf + 4, r->enc.len - 4, MSG_DONTWAIT | MSG_NOSIGNAL,
-		   (struct sockaddr *)&r->peer, r->peer_len) < 0)
+	int rc;
+
+	if (r->data_len)
+		rc = send_udp_spliced(c, r);
+	else
+		rc = sendto(c->fd, r->enc.buf + 4, r->enc.len - 4, MSG_DONTWAIT | MSG_NOSIGNAL,
+			    (struct sockaddr *)&r->peer, r->peer_len) < 0 ? -1 : 0;
+	if (rc)
 		STAT_ADD(c->srv, dropped, 1);
 	rpc_reply_free(c->srv, r);
 	c->inflight--;

@@ -14,6 +14,7 @@
 #define RPC_MAX_LISTENERS 8
 #define RPC_MAX_CONNS 1024
 #define RPC_PIPE_POOL 64
+#define RPC_UDP_MAX_DATA 32768
 
 enum rpc_ep_kind { EP_WAKE, EP_LISTEN, EP_CONN };
 

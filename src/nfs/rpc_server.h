@@ -96,7 +96,7 @@ struct rpc_stats {
 	uint64_t auth_errors;
 	uint64_t dropped;          /* UDP calls dropped under load */
 	uint64_t spliced_bytes;    /* data sent by splice */
-	uint64_t copied_bytes;     /* data sent from buffers in place of splice (UDP) */
+	uint64_t copied_bytes;     /* data copied because the file system cannot splice */
 };
 
 struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg);
@@ -125,9 +125,9 @@ int rpc_server_submit(struct rpc_server *srv, void (*fn)(void *arg), void *arg);
 
 /* Attaches up to `count` bytes of file `fd` at `offset` to the reply, to go
  * out after enc by splice (file -> pipe -> socket), never copied through
- * user space; over UDP the data is read into enc instead, so the caller
- * must encode everything before the data first and nothing after it except
- * through this call. Stores the bytes attached in *got (short at EOF) and
+ * user space (over UDP too, within one datagram: at most 32 KiB). The
+ * caller encodes everything before the data first and nothing after it
+ * (a file system that cannot splice gets the data copied into enc). Stores the bytes attached in *got (short at EOF) and
  * appends the XDR padding itself. Call once per reply, from a worker.
  * Returns 0 or -errno. The caller encodes the opaque length (= *got)
  * before calling, using xdr_patch_u32 on a placeholder. */

@@ -1,7 +1,8 @@
 /* rpc_splice.c: replies and their zero-copy data. File data for a READ is
  * spliced by a worker from the file into a pipe (the page-cache pages are
  * referenced, not copied) and later by the event loop from the pipe into
- * the socket. Pipes sized for the largest reply are pooled. */
+ * the socket (over UDP: into one corked datagram after the header). Pipes
+ * sized for the largest reply are pooled. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -96,8 +97,7 @@ static int pipe_get(struct rpc_server *srv, int fds[2])
 	return 0;
 }
 
-/* The copying path: UDP replies (one datagram) and file systems that
- * cannot splice. */
+/* The copying path, for file systems that cannot splice. */
 static int copy_into_reply(struct rpc_call *call, struct rpc_reply *r, int fd, uint64_t off,
 			   uint32_t count, uint32_t *got)
 {
@@ -137,8 +137,9 @@ int rpc_reply_splice_file(struct rpc_call *call, struct rpc_reply *r, int fd, ui
 	*got = 0;
 	if (count > srv->cfg.max_data)
 		count = (uint32_t)srv->cfg.max_data;
-	if (call->proto == IPPROTO_UDP)
-		return copy_into_reply(call, r, fd, offset, count, got);
+	/* A UDP reply is one datagram: header and data within 64 KiB. */
+	if (call->proto == IPPROTO_UDP && count > RPC_UDP_MAX_DATA)
+		count = RPC_UDP_MAX_DATA;
 	if (!count)
 		return 0;
 	rc = pipe_get(srv, fds);
