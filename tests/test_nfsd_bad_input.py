@@ -300,3 +300,53 @@ def test_streaming_client_does_not_starve_another(env):
     assert got == 64
     greedy.close()
     assert NFS3ERR_BADHANDLE == 10001
+
+
+def test_memory_cap_pauses_without_deadlock(tmp_path):
+    """With a 2 MiB cap on buffered requests, a client pipelining 1 MiB
+    WRITEs (sent from a thread, not reading replies) and idle clients
+    holding half-sent records do not stop the server: every WRITE is
+    answered and another client is still served."""
+    import threading
+    export = tmp_path / "export"
+    export.mkdir()
+    srv = Nfsd(export, tmp_path / "state", "--no-root-squash", "--max-buffered", "2M",
+               "--max-inflight", "64", "--threads", "2")
+    try:
+        idle = []
+        for _ in range(4):  # announce 1 MiB records, send 1 KiB of them
+            s = socket.create_connection(("127.0.0.1", srv.port))
+            s.sendall(struct.pack(">I", 0x80000000 | (1 << 20)) + b"\0" * 1024)
+            idle.append(s)
+        greedy = Rpc(srv.port)
+        _, root = greedy.mount(srv.export)
+        _, fh = greedy.create(root, "sink")
+        chunk = os.urandom(1 << 20)
+        calls = []
+        for i in range(24):
+            greedy.xid += 1
+            calls.append(record_bytes(call_header(greedy.xid, NFS, 3, 7, greedy.cred) +
+                                      Packer().opaque(fh).u64(i << 20).u32(1 << 20).u32(0)
+                                      .opaque(chunk).bytes()))
+        sender = threading.Thread(target=lambda: greedy.sock.sendall(b"".join(calls)))
+        sender.start()
+        polite = Rpc(srv.port, timeout=30)
+        for _ in range(20):
+            assert polite.getattr(root)[0] == 0
+        polite.close()
+        for _ in range(24):
+            r = Reply(greedy.recv_record())
+            assert r.stat == 0 and r.body.u32() == 0
+        sender.join(timeout=60)
+        assert (export / "sink").stat().st_size == 24 << 20
+        greedy.close()
+        for s in idle:
+            s.close()
+    finally:
+        status, err = srv.stop()
+    assert status == 0, err
+    assert "AddressSanitizer" not in err, err
+
+
+def record_bytes(payload):
+    return struct.pack(">I", 0x80000000 | len(payload)) + payload

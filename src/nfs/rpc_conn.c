@@ -97,7 +97,6 @@ void rpc_conn_close(struct rpc_conn *c)
 	c->dead = true;
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	atomic_fetch_sub(&srv->buffered, rpc_record_buffered(&c->rd));
 	rpc_record_free(&c->rd);
 	drop_replies(c);
 	dropped = rpc_dequeue_conn(srv, c);
@@ -106,11 +105,16 @@ void rpc_conn_close(struct rpc_conn *c)
 	rpc_conn_unref(c);
 }
 
+/* A connection is read while it has room for more calls and the server
+ * is under its memory cap; one in the middle of a record may finish it
+ * (records become calls, which always complete and free their memory). */
 static bool can_read(const struct rpc_conn *c)
 {
 	unsigned cap = c->srv->cfg.max_inflight * (c->udp ? 4 : 1);
 
-	return c->inflight < cap && !c->srv->paused_mem;
+	if (c->inflight >= cap)
+		return false;
+	return !c->srv->paused_mem || (!c->udp && !rpc_record_idle(&c->rd));
 }
 
 void rpc_conn_update_events(struct rpc_conn *c)
@@ -171,21 +175,24 @@ static void read_tcp(struct rpc_conn *c)
 	int records = 0;
 
 	while (records < READ_BUDGET && can_read(c) && !c->dead) {
-		size_t before = rpc_record_buffered(&c->rd), want, len;
+		size_t want, len, acct;
 		enum rpc_record_status st;
 		uint8_t *dst, *rec;
 		ssize_t n;
 
 		rpc_record_want(&c->rd, &dst, &want);
-		n = want ? recv(c->fd, dst, want, MSG_DONTWAIT) : 0;
-		if (want && n <= 0) {
+		if (!want) {
+			rpc_conn_close(c);
+			return;
+		}
+		n = recv(c->fd, dst, want, MSG_DONTWAIT);
+		if (n <= 0) {
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
 			rpc_conn_close(c); /* EOF or a reset */
 			return;
 		}
 		st = rpc_record_got(&c->rd, (size_t)n);
-		atomic_fetch_add(&srv->buffered, rpc_record_buffered(&c->rd) - before);
 		if (st < 0) {
 			STAT_ADD(srv, oversized, 1);
 			rpc_warn_once(srv, 5, "a record over the size limit: connection closed");
@@ -194,13 +201,14 @@ static void read_tcp(struct rpc_conn *c)
 		}
 		if (st != RPC_RECORD_DONE)
 			continue;
-		before = rpc_record_buffered(&c->rd);
+		acct = rpc_record_buffered(&c->rd);
 		rec = rpc_record_take(&c->rd, &len);
 		if (!rec) {
 			rpc_conn_close(c);
 			return;
 		}
-		rpc_handle_record(c, rec, len, before, &c->peer, c->peer_len);
+		atomic_fetch_add(&srv->buffered, acct);
+		rpc_handle_record(c, rec, len, acct, &c->peer, c->peer_len);
 		records++;
 		check_memory(srv);
 	}
@@ -332,8 +340,6 @@ void rpc_conn_writable(struct rpc_conn *c)
 void rpc_conn_queue_reply(struct rpc_conn *c, struct rpc_reply *r)
 {
 	r->next = NULL;
-	r->accounted = r->enc.cap;
-	atomic_fetch_add(&c->srv->buffered, r->accounted);
 	if (c->dead) {
 		rpc_reply_free(c->srv, r);
 		c->inflight--;

@@ -33,14 +33,15 @@ enum rpc_record_status {
 
 void rpc_record_init(struct rpc_record_reader *r, size_t max);
 void rpc_record_free(struct rpc_record_reader *r);
-/* Where the next bytes should be read to, and at most how many. */
+/* Where the next bytes should be read to, and at most how many (0 only
+ * when rpc_record_got() just reported an error). */
 void rpc_record_want(struct rpc_record_reader *r, uint8_t **dst, size_t *len);
 /* Accounts for `n` bytes just stored at the place rpc_record_want() gave. */
 enum rpc_record_status rpc_record_got(struct rpc_record_reader *r, size_t n);
 /* Hands the finished record's buffer to the caller (who frees it) and
  * resets the reader for the next record. */
 uint8_t *rpc_record_take(struct rpc_record_reader *r, size_t *len);
-/* Bytes the reader holds (for the server's memory cap). */
+/* Bytes the reader has allocated. */
 static inline size_t rpc_record_buffered(const struct rpc_record_reader *r)
 {
 	return r->cap;

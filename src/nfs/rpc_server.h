@@ -18,8 +18,10 @@
  *
  * Fairness: calls are queued per connection and workers take them round
  * robin across connections; a connection with `max_inflight` calls queued,
- * running or unsent is not read until some complete; when the bytes held
- * in requests and replies pass `max_buffered`, no connection is read. */
+ * running or unsent is not read until some complete; when the complete
+ * requests waiting for or held by workers pass `max_buffered` bytes, no
+ * connection starts another record until they drain. Partial records are
+ * bounded per connection by max_record, replies by max_inflight. */
 #ifndef KVMINI_NFS_RPC_SERVER_H
 #define KVMINI_NFS_RPC_SERVER_H
 
@@ -56,7 +58,6 @@ struct rpc_reply {
 	size_t sent;
 	size_t data_sent;
 	uint32_t pad_sent;
-	size_t accounted;    /* bytes counted against max_buffered */
 	struct sockaddr_storage peer; /* UDP destination */
 	socklen_t peer_len;
 	struct rpc_reply *next;
@@ -83,7 +84,7 @@ struct rpc_program {
 struct rpc_server_config {
 	unsigned workers;        /* worker threads (default 8) */
 	unsigned max_inflight;   /* per connection (default 16) */
-	size_t max_buffered;     /* bytes over all requests and replies (default 256 MiB) */
+	size_t max_buffered;     /* bytes of requests held, all connections (default 256 MiB) */
 	size_t max_record;       /* largest TCP record accepted (default 1 MiB + 64 KiB) */
 	size_t max_data;         /* largest zero-copy data segment (default 1 MiB) */
 };

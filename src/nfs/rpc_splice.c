@@ -64,8 +64,6 @@ void rpc_reply_free(struct rpc_server *srv, struct rpc_reply *r)
 	if (!r)
 		return;
 	pipe_release(srv, r);
-	if (r->accounted)
-		atomic_fetch_sub(&srv->buffered, r->accounted);
 	xdr_enc_free(&r->enc);
 	free(r);
 }
