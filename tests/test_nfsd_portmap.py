@@ -122,6 +122,9 @@ def test_every_procedure(tmp_path):
     # A count too small for one entry.
     st, _ = rpc.nfs(READDIR, Packer().opaque(root).u64(0).fixed(b"\0" * 8).u32(100).bytes())
     assert st == 10005  # NFS3ERR_TOOSMALL
+    # A file removed behind the server's back: its handle is stale.
+    os.unlink(export / "x")
+    assert rpc.getattr(fh1)[0] == 70  # NFS3ERR_STALE
     rpc.close()
     status, err = srv.stop()
     assert status == 0, err
