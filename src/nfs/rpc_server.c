@@ -415,9 +415,15 @@ static void *event_loop(void *arg)
 				 * referenced by epoll data only until now. */
 				if (c->dead)
 					continue;
+				/* Hung up or failed: nothing more can be read or
+				 * sent (also when reading is paused). */
+				if (!c->udp && (evs[i].events & (EPOLLERR | EPOLLHUP))) {
+					rpc_conn_close(c);
+					continue;
+				}
 				if (evs[i].events & EPOLLOUT)
 					rpc_conn_writable(c);
-				if (!c->dead && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+				if (!c->dead && (evs[i].events & EPOLLIN))
 					rpc_conn_readable(c);
 			}
 		}
