@@ -350,3 +350,39 @@ def test_memory_cap_pauses_without_deadlock(tmp_path):
 
 def record_bytes(payload):
     return struct.pack(">I", 0x80000000 | len(payload)) + payload
+
+
+def test_large_writes_spliced_and_lying_ones_refused(env):
+    """WRITEs over 16 KiB go socket -> pipe -> file: check odd sizes,
+    a count shorter than the data, a data length running past the record,
+    and a client that leaves in the middle of the data."""
+    srv, export, _ = env
+    rpc = Rpc(srv.port)
+    _, root = rpc.mount(srv.export)
+    _, fh = rpc.create(root, "bulk")
+    blob = os.urandom(100003)
+    st, (count, _, _) = rpc.write(fh, 0, blob)
+    assert st == 0 and count == len(blob)
+    assert (export / "bulk").read_bytes() == blob
+    # count 100 of 40000 bytes: only 100 are written.
+    args = Packer().opaque(fh).u64(200000).u32(100).u32(2).opaque(blob[:40000]).bytes()
+    r = rpc.call_raw(NFS, 3, 7, args)
+    assert r.stat == 0 and r.body.u32() == 0
+    assert (export / "bulk").stat().st_size == 200100
+    # The data length says 1 MiB, the record holds 20 KiB.
+    args = Packer().opaque(fh).u64(0).u32(1 << 20).u32(0).u32(1 << 20).bytes() + b"z" * 20000
+    assert rpc.call_raw(NFS, 3, 7, args).stat == GARBAGE_ARGS
+    # More than NFS3_MAX_IO.
+    args = Packer().opaque(fh).u64(0).u32(100).u32(0).u32((1 << 20) + 4).bytes() + b"z" * 20000
+    assert rpc.call_raw(NFS, 3, 7, args).stat == GARBAGE_ARGS
+    st, (data, _) = rpc.read(fh, 0, 200)
+    assert data == blob[:200]
+    rpc.close()
+    # Half the data, then gone.
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    payload = call_header(5, NFS, 3, 7, auth_sys()) + \
+        Packer().opaque(fh).u64(0).u32(65536).u32(0).opaque(b"q" * 65536).bytes()
+    s.sendall(struct.pack(">I", 0x80000000 | len(payload)) + payload[:30000])
+    s.close()
+    still_serving(srv)
+    assert (export / "bulk").read_bytes()[:200] == blob[:200]

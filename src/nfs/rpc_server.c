@@ -60,6 +60,8 @@ int rpc_server_add_program(struct rpc_server *srv, const struct rpc_program *pro
 	if (rpc_server_has_program(srv, prog->prog, prog->vers))
 		return error("rpc: program %u version %u registered twice", prog->prog, prog->vers);
 	srv->progs[srv->nprogs++] = *prog;
+	if (prog->bulk)
+		srv->has_bulk = true;
 	return 0;
 }
 
@@ -208,6 +210,11 @@ static const struct rpc_program *find_program(struct rpc_server *srv, const stru
 
 void rpc_job_free(struct rpc_server *srv, struct rpc_job *job)
 {
+	if (job->call.has_bulk) {
+		int fds[2] = { job->call.bulk_pipe, job->bulk_wr };
+
+		rpc_pipe_put(srv, fds);
+	}
 	if (job->rec) {
 		free(job->rec);
 		atomic_fetch_sub(&srv->buffered, job->rec_acct);
@@ -319,8 +326,29 @@ static int prepare_job(struct rpc_conn *conn, struct rpc_job *job)
 	return 0;
 }
 
+bool rpc_bulk_probe(struct rpc_server *srv, const uint8_t *buf, size_t len, size_t *data_off,
+		    uint32_t *data_len)
+{
+	struct rpc_call_header h;
+	enum rpc_auth_stat auth;
+	const struct rpc_program *p;
+	uint32_t low, high;
+	struct xdr_dec d;
+
+	xdr_dec_init(&d, buf, len);
+	if (rpc_decode_call(&d, &h, &auth) != RPC_HDR_OK)
+		return false;
+	p = find_program(srv, &h, &low, &high);
+	if (!p || !p->bulk || h.proc >= p->nprocs || !p->procs[h.proc].fn)
+		return false;
+	if (p->bulk(h.proc, &d, data_len) || d.err)
+		return false;
+	*data_off = d.pos;
+	return true;
+}
+
 void rpc_handle_record(struct rpc_conn *conn, uint8_t *rec, size_t len, size_t acct,
-		       const struct sockaddr_storage *peer, socklen_t peer_len)
+		       const struct sockaddr_storage *peer, socklen_t peer_len, struct rpc_bulk *bulk)
 {
 	struct rpc_server *srv = conn->srv;
 	struct rpc_job *job = calloc(1, sizeof(*job));
@@ -331,11 +359,22 @@ void rpc_handle_record(struct rpc_conn *conn, uint8_t *rec, size_t len, size_t a
 	if (!job) {
 		free(rec);
 		atomic_fetch_sub(&srv->buffered, acct);
+		if (bulk)
+			rpc_pipe_put(srv, bulk->pipe);
 		return;
 	}
 	job->conn = conn;
 	job->rec = rec;
 	job->rec_acct = acct;
+	job->call.bulk_pipe = -1;
+	job->bulk_wr = -1;
+	if (bulk) {
+		job->call.has_bulk = true;
+		job->call.bulk_pipe = bulk->pipe[0];
+		job->bulk_wr = bulk->pipe[1];
+		job->call.bulk_len = bulk->len;
+		bulk->pipe[0] = bulk->pipe[1] = -1;
+	}
 	job->call.srv = srv;
 	job->call.proto = conn->udp ? IPPROTO_UDP : IPPROTO_TCP;
 	memcpy(&job->call.peer, peer, peer_len);

@@ -43,6 +43,12 @@ struct rpc_call {
 	socklen_t peer_len;
 	int proto;                     /* IPPROTO_TCP or IPPROTO_UDP */
 	struct rpc_server *srv;
+	/* Bulk data (see rpc_program.bulk): the trailing opaque's bytes are not
+	 * in `args` (which stops after its length word) but in this pipe,
+	 * spliced from the socket. */
+	bool has_bulk;
+	int bulk_pipe;
+	uint32_t bulk_len;
 };
 
 /* A reply under construction. `enc` starts with the 4-byte TCP record mark
@@ -79,6 +85,12 @@ struct rpc_program {
 	const struct rpc_proc *procs; /* indexed by procedure number */
 	uint32_t nprocs;
 	void *opaque;                 /* passed to every procedure */
+	/* Optional, for procedures whose arguments end with a large opaque
+	 * (NFS WRITE): returns -1 for other procedures; else decodes (without
+	 * side effects) up to and including the opaque's length word, stores
+	 * that length and returns 0. The server then splices the opaque's
+	 * bytes from the socket into a pipe (call->has_bulk). */
+	int (*bulk)(uint32_t proc, struct xdr_dec *args, uint32_t *len);
 };
 
 struct rpc_server_config {
@@ -97,6 +109,7 @@ struct rpc_stats {
 	uint64_t auth_errors;
 	uint64_t dropped;          /* UDP calls dropped under load */
 	uint64_t spliced_bytes;    /* data sent by splice */
+	uint64_t spliced_in_bytes; /* bulk data received by splice */
 	uint64_t copied_bytes;     /* data copied because the file system cannot splice */
 };
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "nfs/rpc_internal.h"
@@ -68,6 +69,29 @@ void rpc_reply_free(struct rpc_server *srv, struct rpc_reply *r)
 	free(r);
 }
 
+void rpc_pipe_put(struct rpc_server *srv, int fds[2])
+{
+	int queued = 1;
+
+	if (fds[0] < 0)
+		return;
+	if (ioctl(fds[0], FIONREAD, &queued) == 0 && queued == 0) {
+		pthread_mutex_lock(&srv->lock);
+		if (srv->npipes < RPC_PIPE_POOL) {
+			srv->pipe_pool[srv->npipes][0] = fds[0];
+			srv->pipe_pool[srv->npipes][1] = fds[1];
+			srv->npipes++;
+			fds[0] = fds[1] = -1;
+		}
+		pthread_mutex_unlock(&srv->lock);
+	}
+	if (fds[0] >= 0) {
+		close(fds[0]);
+		close(fds[1]);
+	}
+	fds[0] = fds[1] = -1;
+}
+
 void rpc_pipe_pool_free(struct rpc_server *srv)
 {
 	for (unsigned i = 0; i < srv->npipes; i++) {
@@ -77,7 +101,7 @@ void rpc_pipe_pool_free(struct rpc_server *srv)
 	srv->npipes = 0;
 }
 
-static int pipe_get(struct rpc_server *srv, int fds[2])
+int rpc_pipe_get(struct rpc_server *srv, int fds[2])
 {
 	pthread_mutex_lock(&srv->lock);
 	if (srv->npipes) {
@@ -140,7 +164,7 @@ int rpc_reply_splice_file(struct rpc_call *call, struct rpc_reply *r, int fd, ui
 		count = RPC_UDP_MAX_DATA;
 	if (!count)
 		return 0;
-	rc = pipe_get(srv, fds);
+	rc = rpc_pipe_get(srv, fds);
 	if (rc)
 		return rc;
 	cap = fcntl(fds[1], F_GETPIPE_SZ);

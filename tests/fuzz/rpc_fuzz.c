@@ -134,8 +134,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The whole input as one UDP datagram ... */
 	decode_record(data, size);
-	/* ... and as a TCP byte stream of records. */
+	/* ... and as a TCP byte stream of records, where long records are
+	 * peeked and their tails taken as bulk data, as the server does. */
 	rpc_record_init(&r, 65536);
+	r.peek_size = 64;
+	r.peek_min = 128;
 	while (size) {
 		uint8_t *dst, *rec;
 		size_t want, len;
@@ -148,6 +151,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		data += want;
 		size -= want;
 		st = rpc_record_got(&r, want);
+		if (st == RPC_RECORD_PEEK) {
+			size_t skip = rpc_record_frag_left(&r) / 2;
+
+			decode_record(r.buf, r.len);
+			st = rpc_record_skip(&r, skip);
+			if (skip > size)
+				skip = size;
+			data += skip;
+			size -= skip;
+		}
 		if (st < 0)
 			break;
 		if (st == RPC_RECORD_DONE) {

@@ -183,6 +183,43 @@ static void records_bounded(void **state)
 	rpc_record_free(&r);
 }
 
+static void records_peek_and_skip(void **state)
+{
+	uint8_t stream[4 + 40];
+	struct rpc_record_reader r;
+	uint8_t *dst, *rec;
+	size_t want, len;
+
+	stream[0] = 0x80;
+	stream[1] = stream[2] = 0;
+	stream[3] = 40;
+	for (int i = 0; i < 40; i++)
+		stream[4 + i] = (uint8_t)i;
+	rpc_record_init(&r, 100);
+	r.peek_size = 8;
+	r.peek_min = 16;
+	assert_int_equal(feed(&r, stream, 4), RPC_RECORD_MORE);
+	rpc_record_want(&r, &dst, &want);
+	assert_int_equal(want, 8); /* only the peek */
+	memcpy(dst, stream + 4, 8);
+	assert_int_equal(rpc_record_got(&r, 8), RPC_RECORD_PEEK);
+	assert_int_equal(rpc_record_frag_left(&r), 32);
+	/* The caller takes 30 bytes itself; 2 more come through the buffer. */
+	assert_int_equal(rpc_record_skip(&r, 30), RPC_RECORD_MORE);
+	assert_int_equal(feed(&r, stream + 4 + 38, 2), RPC_RECORD_DONE);
+	rec = rpc_record_take(&r, &len);
+	assert_int_equal(len, 10);
+	assert_memory_equal(rec, stream + 4, 8);
+	assert_int_equal(rec[8], 38);
+	free(rec);
+	/* Short records and multi-fragment ones are never peeked. */
+	stream[3] = 12;
+	assert_int_equal(feed(&r, stream, 4 + 12), RPC_RECORD_DONE);
+	free(rpc_record_take(&r, &len));
+	assert_int_equal(len, 12);
+	rpc_record_free(&r);
+}
+
 static size_t build_call(uint8_t *buf, uint32_t flavor, const uint8_t *cred, uint32_t cred_len)
 {
 	struct xdr_enc e;
@@ -309,6 +346,7 @@ int main(void)
 		cmocka_unit_test(encoder_limits),
 		cmocka_unit_test(records_reassembled),
 		cmocka_unit_test(records_bounded),
+		cmocka_unit_test(records_peek_and_skip),
 		cmocka_unit_test(call_headers),
 		cmocka_unit_test(replies_encoded),
 	};
