@@ -318,12 +318,12 @@ class Rpc:
 class Nfsd:
     """`kvmini nfsd` on 127.0.0.1 with a free port, stopped with SIGTERM."""
 
-    def __init__(self, export, state_dir, *extra):
+    def __init__(self, export, state_dir, *extra, wrapper=()):
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         self.export = str(export)
         self.proc = subprocess.Popen(
-            [kvmini_path(), "nfsd", "--export", self.export, "--listen", "127.0.0.1:0",
+            [*wrapper, kvmini_path(), "nfsd", "--export", self.export, "--listen", "127.0.0.1:0",
              "--state-dir", str(state_dir), *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()

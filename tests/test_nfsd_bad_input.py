@@ -3,6 +3,7 @@ nfsd` from a hand-written client. Every case gets an error reply or a
 closed connection, the server keeps serving other clients, and nothing
 outside the export is touched."""
 import os
+import shutil
 import socket
 import struct
 
@@ -386,3 +387,25 @@ def test_large_writes_spliced_and_lying_ones_refused(env):
     s.close()
     still_serving(srv)
     assert (export / "bulk").read_bytes()[:200] == blob[:200]
+
+
+@pytest.mark.skipif(not shutil.which("prlimit"), reason="prlimit (util-linux) is not installed")
+def test_out_of_descriptors(tmp_path):
+    """With 48 descriptors, 80 connections: those the server cannot
+    accept wait in the backlog and are served once others close."""
+    export = tmp_path / "export"
+    export.mkdir()
+    srv = Nfsd(export, tmp_path / "state", "--threads", "2", wrapper=["prlimit", "--nofile=48:48"])
+    try:
+        conns = [Rpc(srv.port, timeout=30) for _ in range(80)]
+        for c in conns[:60]:
+            c.close()
+        for c in conns[60:]:
+            assert c.call_raw(NFS, 3, 0).stat == 0
+            c.close()
+        still_serving(srv)
+    finally:
+        status, err = srv.stop()
+    assert status == 0, err
+    assert "AddressSanitizer" not in err, err
+    assert "out of file descriptors" in err, err

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cmd/commands.h"
 #include "nfs/nfsd.h"
@@ -118,6 +119,7 @@ static int parse_options(int argc, char **argv, struct nfsd_options *o)
 int cmd_nfsd(int argc, char **argv)
 {
 	struct nfsd_options o = { 0 };
+	struct rlimit nofile;
 	struct nfsd *d;
 	sigset_t set;
 	int sig, rc;
@@ -125,6 +127,11 @@ int cmd_nfsd(int argc, char **argv)
 	rc = parse_options(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	/* Room for many clients (each may hold a socket and two pipe ends). */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	/* Blocked before any thread starts, so only sigwait() sees them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
