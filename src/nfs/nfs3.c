@@ -76,6 +76,14 @@ enum nfsstat3 nfs3_get_name(struct rpc_call *call, char *name)
 	return NFS3_OK;
 }
 
+bool nfs3_caller_owns(const struct nfs_export *exp, const struct rpc_call *call, const struct stat *st)
+{
+	uint32_t uid, gid;
+
+	nfs_map_cred(exp, &call->h.cred, &uid, &gid);
+	return exp->switch_creds && st->st_uid == uid;
+}
+
 enum nfsstat3 nfs3_become(const struct nfs_export *exp, struct rpc_call *call)
 {
 	return nfs3_errno(-nfs_become(exp, &call->h.cred));
