@@ -52,7 +52,7 @@ def server(export, tmp_path):
     yield srv
     status, err = srv.stop()
     assert status == 0, err
-    assert "AddressSanitizer" not in err and "runtime error" not in err, err
+    assert "Sanitizer" not in err and "runtime error" not in err, err
 
 
 def test_listing(server, export):
