@@ -409,3 +409,23 @@ def test_out_of_descriptors(tmp_path):
     assert status == 0, err
     assert "AddressSanitizer" not in err, err
     assert "out of file descriptors" in err, err
+
+
+def test_directory_moved_out_gives_no_way_up(env):
+    """A directory moved out of the export by the host keeps its handle
+    (handles survive renames), but ".." from it is refused."""
+    srv, export, outside = env
+    (export / "wander").mkdir()
+    rpc = Rpc(srv.port)
+    _, root = rpc.mount(srv.export)
+    _, wander = rpc.lookup(root, "wander")
+    _, up = rpc.lookup(wander, "..")
+    assert rpc.getattr(up)[1]["fileid"] == rpc.getattr(root)[1]["fileid"]
+    os.rename(export / "wander", outside / "wander")
+    try:
+        assert rpc.lookup(wander, "..")[0] == NFS3ERR_ACCES
+        st, names = rpc.readdirplus(wander)
+        assert st == 0 and names[".."][1] is None
+    finally:
+        os.rename(outside / "wander", export / "wander")
+    rpc.close()

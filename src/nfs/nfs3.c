@@ -107,6 +107,35 @@ int nfs3_reopen(int fd, int flags)
 	return open(path, flags | O_CLOEXEC);
 }
 
+/* True if the directory open at fd is the export root or beneath it:
+ * walks up through "..". A directory moved out of the export by a host
+ * process keeps its handle, and its parents must not get one. */
+static bool beneath_root(const struct nfs_export *exp, int fd)
+{
+	int cur = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	bool found = false;
+
+	for (int depth = 0; cur >= 0 && depth < 4096; depth++) {
+		struct stat st, up;
+		int parent;
+
+		if (fstat(cur, &st) || st.st_dev != exp->dev)
+			break;
+		if (nfs_export_is_root(exp, &st)) {
+			found = true;
+			break;
+		}
+		parent = openat(cur, "..", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(cur);
+		cur = parent;
+		if (cur < 0 || fstat(cur, &up) || (up.st_ino == st.st_ino && up.st_dev == st.st_dev))
+			break; /* the file system's root, not ours */
+	}
+	if (cur >= 0)
+		close(cur);
+	return found;
+}
+
 int nfs3_lookup_at(const struct nfs_export *exp, int dirfd, const char *name)
 {
 	struct open_how how = {
@@ -129,7 +158,7 @@ int nfs3_lookup_at(const struct nfs_export *exp, int dirfd, const char *name)
 		fd = openat(dirfd, "..", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
-		if (fstat(fd, &st) || st.st_dev != exp->dev) {
+		if (fstat(fd, &st) || st.st_dev != exp->dev || !beneath_root(exp, fd)) {
 			close(fd);
 			return -EACCES;
 		}
