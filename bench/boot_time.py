@@ -101,7 +101,7 @@ def main():
         print("qemu-system-x86_64 not installed: no peer comparison")
     own = own_memory("kvmini", [a.kvmini, "run", "--kernel", a.kernel,
                                 "--cmdline", "action=echo"])
-    print(f"  (aim < 4 MiB; Firecracker publishes < 5 MiB)")
+    print("  (aim < 4 MiB; Firecracker publishes < 5 MiB)")
     if qemu:
         q = own_memory("qemu microvm (memfd RAM)", [
             qemu, "-M", "microvm,memory-backend=mem", *QEMU_COMMON, "-object",

@@ -2,8 +2,11 @@
 
 KVMINI names the monitor binary under test (the sanitized build when run
 through `make test`); guests are built into build/guests/."""
+import json
 import os
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,61 @@ def report(stdout):
         else:
             out[k] = v
     return out
+
+
+def ctl(sock, *args, timeout=30):
+    """`kvmini ctl SOCK ARGS...`: (exit status, reply object or None, stderr)."""
+    p = subprocess.run([kvmini_path(), "ctl", str(sock), *args], capture_output=True,
+                       text=True, timeout=timeout)
+    return p.returncode, (json.loads(p.stdout) if p.stdout else None), p.stderr
+
+
+def api_request(sock, data, timeout=10):
+    """Sends raw bytes (or a JSON object) to a control socket; the reply."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(str(sock))
+    s.settimeout(timeout)
+    s.sendall(data if isinstance(data, bytes) else json.dumps(data).encode() + b"\n")
+    reply = b""
+    while not reply.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
+    s.close()
+    return json.loads(reply) if reply else None
+
+
+class RunningGuest:
+    """`kvmini run ARGS` in the background, talking to the test guest over
+    the stdio console: until() reads its output, go_on() sends it a byte."""
+
+    def __init__(self, args):
+        self.p = subprocess.Popen([kvmini_path(), "run", *args], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.out = b""
+
+    def until(self, needle, timeout=60):
+        end = time.time() + timeout
+        while needle not in self.out and time.time() < end:
+            chunk = os.read(self.p.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            self.out += chunk
+        assert needle in self.out, self.out.decode(errors="replace")
+
+    def go_on(self):
+        self.p.stdin.write(b"x")
+        self.p.stdin.flush()
+
+    def finish(self, timeout=60):
+        """Waits for the end: (status, all stdout as text, stderr as text)."""
+        try:
+            out, err = self.p.communicate(timeout=timeout)
+        finally:
+            self.p.kill()
+        return self.p.returncode, (self.out + out).decode(errors="replace"), err.decode()
+
+    def kill(self):
+        self.p.kill()
+        self.p.wait()

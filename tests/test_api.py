@@ -1,15 +1,12 @@
 """test_api.py: the control socket (`--api unix:PATH`) and `kvmini ctl`:
 status, pause/resume keeping guest time continuous, strict refusal of bad
 requests while serving on."""
-import json
 import os
-import socket
 import subprocess
 import time
 
-import pytest
 
-from conftest import guest, kvmini_path, needs_kvm
+from conftest import api_request, ctl, guest, kvmini_path, needs_kvm
 
 pytestmark = needs_kvm
 
@@ -37,23 +34,10 @@ class VM:
         return self.out.count(needle) >= count
 
     def ctl(self, *args):
-        p = subprocess.run([kvmini_path(), "ctl", self.sock, *args], capture_output=True,
-                           text=True, timeout=20)
-        return p.returncode, (json.loads(p.stdout) if p.stdout else None), p.stderr
+        return ctl(self.sock, *args, timeout=20)
 
     def raw(self, data):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(self.sock)
-        s.settimeout(10)
-        s.sendall(data)
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
-        s.close()
-        return json.loads(reply) if reply else None
+        return api_request(self.sock, data)
 
     def finish(self):
         try:

@@ -1,7 +1,6 @@
 """test_boot.py: `kvmini run` boots the bootcheck test guest (as ELF vmlinux
 and as bzImage) and the guest's report matches what was asked for."""
 import os
-import subprocess
 
 import pytest
 

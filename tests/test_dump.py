@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, guest, kvmini_path, needs_kvm, run_guest
+from conftest import ctl, guest, kvmini_path, needs_kvm, run_guest
 from dumpfile import PAGE, ElfDump, KdumpDump, prstatus, qemu_state
 
 pytestmark = needs_kvm
@@ -533,3 +533,46 @@ def test_crash_opens_a_linux_panic_dump(tmp_path):
     assert "PANIC:" in p.stdout and "sysrq" in p.stdout.lower(), p.stdout + p.stderr
     status, out, _ = dump_info(core)
     assert status == 0 and "sysrq" in out.lower(), out
+
+
+def test_dump_command_on_the_control_socket(tmp_path):
+    """`kvmini ctl SOCK dump` dumps the running guest, names the files, and
+    refuses a second request while the first is written; dump-status tells."""
+    dumps_dir = tmp_path / "dumps"
+    dumps_dir.mkdir()
+    sock = tmp_path / "api.sock"
+    m = Monitor(["--kernel", PANICKER, "--memory", "64M", "--dump-dir", str(dumps_dir),
+                 "--dump-format", "both", "--api", f"unix:{sock}", "--cmdline", "action=spin"],
+                tmp_path / "console")
+    try:
+        m.wait_console("action: spin")
+        rc, reply, _ = ctl(sock, "dump")
+        assert rc == 0 and reply["state"] == "writing", reply
+        deadline = time.monotonic() + 60
+        while True:
+            rc, st, _ = ctl(sock, "dump-status")
+            if not st["busy"] and "last_ok" in st:
+                break
+            assert time.monotonic() < deadline, st
+            time.sleep(0.05)
+        assert st["last_ok"] and st["last_seq"] == reply["seq"], st
+        assert sorted(st["last_files"]) == sorted(reply["files"])
+        assert sorted(str(p) for p in dumps(dumps_dir)) == sorted(reply["files"])
+        assert spin_counter_in(next(p for p in dumps(dumps_dir) if p.suffix == ".elf")) > 0
+        assert m.p.poll() is None
+    finally:
+        status = m.stop()
+    assert status == 10, m.read_err()
+    assert not leftovers(dumps_dir)
+
+
+def test_dump_command_needs_a_dump_dir(tmp_path):
+    sock = tmp_path / "api.sock"
+    m = Monitor(["--kernel", PANICKER, "--memory", "64M", "--api", f"unix:{sock}",
+                 "--cmdline", "action=spin"], tmp_path / "console")
+    try:
+        m.wait_console("action: spin")
+        rc, reply, _ = ctl(sock, "dump")
+        assert rc == 1 and "unknown command" in reply.get("error", ""), reply
+    finally:
+        m.stop()

@@ -8,7 +8,6 @@ import subprocess
 import threading
 import time
 
-import pytest
 
 from conftest import guest, kvmini_path, needs_kvm
 

@@ -2,15 +2,13 @@
 virtio-mem hotplug region (`--hotplug`): `memory` reports the region,
 `mem-resize` accepts block multiples inside it and refuses the rest with
 clear errors, malformed requests are refused, and the socket keeps serving."""
-import json
 import os
-import socket
 import subprocess
 import time
 
 import pytest
 
-from conftest import guest, kvmini_path, needs_kvm
+from conftest import api_request, guest, kvmini_path, needs_kvm
 
 pytestmark = needs_kvm
 M = 1 << 20
@@ -30,18 +28,7 @@ class VM:
             time.sleep(0.02)
 
     def request(self, data):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(self.sock)
-        s.settimeout(10)
-        s.sendall(data if isinstance(data, bytes) else json.dumps(data).encode() + b"\n")
-        reply = b""
-        while not reply.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
-        s.close()
-        return json.loads(reply)
+        return api_request(self.sock, data)
 
     def close(self):
         self.p.kill()

@@ -3,10 +3,8 @@ in-monitor virtio-pci transport: it plugs what the control socket asks
 for, writes a pattern, unplugs, touches an unplugged block (refused) and
 plugs again (zeroed); the host checks the region's memfd grows and shrinks."""
 import os
-import subprocess
-import time
 
-from conftest import guest, kvmini_path, needs_kvm, report
+from conftest import RunningGuest, ctl, guest, needs_kvm, report
 
 pytestmark = needs_kvm
 
@@ -25,33 +23,15 @@ def hotplug_memfd_bytes(pid):
     raise AssertionError("no hotplug memfd")
 
 
-class Guest:
+class Guest(RunningGuest):
     def __init__(self, tmp_path):
         self.sock = str(tmp_path / "api.sock")
-        self.p = subprocess.Popen([kvmini_path(), "run", "--kernel", guest("virtio_mem"),
-                                   "--hotplug", "256M", "--api", f"unix:{self.sock}",
-                                   "--cmdline", "mode=test"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
-        self.out = b""
-
-    def until(self, needle, timeout=60):
-        end = time.time() + timeout
-        while needle not in self.out and time.time() < end:
-            chunk = os.read(self.p.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            self.out += chunk
-        assert needle in self.out, self.out.decode()
+        super().__init__(["--kernel", guest("virtio_mem"), "--hotplug", "256M",
+                          "--api", f"unix:{self.sock}", "--cmdline", "mode=test"])
 
     def resize(self, size):
-        r = subprocess.run([kvmini_path(), "ctl", self.sock, "mem-resize", f"size={size}"],
-                           capture_output=True, text=True, timeout=30)
-        assert r.returncode == 0, r.stdout + r.stderr
-
-    def go_on(self):
-        self.p.stdin.write(b"x")
-        self.p.stdin.flush()
+        rc, reply, err = ctl(self.sock, "mem-resize", f"size={size}")
+        assert rc == 0, (reply, err)
 
 
 def test_plug_write_unplug_replug(tmp_path):
@@ -67,16 +47,15 @@ def test_plug_write_unplug_replug(tmp_path):
         assert hotplug_memfd_bytes(g.p.pid) < 4 * MIB  # given back to the host
         g.resize("64M")
         g.go_on()
-        out, err = g.p.communicate(timeout=60)
     finally:
-        g.p.kill()
-    rep = report((g.out + out).decode())
-    assert g.p.returncode == 0, err
+        status, out, err = g.finish()
+    rep = report(out)
+    assert status == 0, err
     assert rep["region.size"] == str(256 * MIB) and rep["region.block_size"] == str(2 * MIB)
     assert rep["plug_failures"] == "0" and rep["pattern_bad"] == "0"
     assert rep["state_after_plug"] == "0" and rep["state_after_unplug"] == "1"
     assert rep["unplugged_read"] == "0x0"  # the write to an unplugged block was refused
-    assert b"guest wrote unplugged memory" in err
+    assert "guest wrote unplugged memory" in err
     assert rep["replug_failures"] == "0" and rep["replug_nonzero"] == "0"  # zeroed again
     for key in ("misaligned_plug", "zero_plug", "outside_state", "unplug_unplugged"):
         assert rep[key] == "error"

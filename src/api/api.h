@@ -33,6 +33,10 @@ int api_register_mem_commands(struct api *api);
 struct balloon;
 int api_register_balloon_commands(struct api *api, struct balloon *b);
 
+/* dump, dump-status (VMs run with --dump-dir). */
+struct dumper;
+int api_register_dump_commands(struct api *api, struct dumper *d);
+
 /* net: the virtio-net device's TAP, link addresses, MAC, queues and
  * counters (run --net, and the vhost-user net backend). */
 struct virtio_dev;

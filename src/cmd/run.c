@@ -10,15 +10,19 @@
 #include "console/console.h"
 #include "debug/gdb_server.h"
 #include "devices/devices.h"
+#include "dump/dump.h"
 #include "hotplug/vmem_region.h"
 #include "net/tap.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/seccomp.h"
-#include "dump/dump.h"
+#include "share/share.h"
 #include "util/file.h"
-#include "virtio/run_devices.h"
 #include "util/log.h"
 #include "util/parse.h"
+#include "util/token_bucket.h"
+#include "virtio/net.h"
+#include "virtio/rng.h"
+#include "virtio/run_devices.h"
 #include "vm/vcpu.h"
 #include "vm/vm.h"
 
@@ -38,7 +42,13 @@ static const char run_help[] =
 "  --cmdline STRING    kernel command line\n"
 "  --cpus N            number of vCPUs (default 1, at most 255)\n"
 "  --memory SIZE       guest RAM, e.g. 256M or 4G (default 512M)\n"
-"  --console KIND      stdio (default; Ctrl-A x quits), pty, file:PATH, unix:PATH\n"
+"  --console KIND      stdio (default; Ctrl-A x quits), pty, file:PATH, unix:PATH;\n"
+"                      virtio[:KIND] makes virtio-console port 0 (hvc0) the console:\n"
+"                      input goes to hvc0, hvc0 and COM1 output both to KIND\n"
+"  --port NAME=KIND    virtio-console named port (/dev/vport0pN): pty, file:PATH,\n"
+"                      unix:PATH (waits for a client), stdio (repeatable, up to 15)\n"
+"  --rng               virtio-rng from getrandom(), 1M/s (bursts of 64K)\n"
+"  --rng-rate R[,burst=B]  virtio-rng at R bytes/s, e.g. 64K or 1M,burst=4K\n"
 "  --debug-exit        port 0xf4: a guest write of v ends kvmini with (v<<1)|1\n"
 "  --api unix:PATH     control socket (JSON lines; see `kvmini ctl`)\n"
 "  --seccomp MODE      system-call filter: on (default: others fail with EPERM),\n"
@@ -55,9 +65,14 @@ static const char run_help[] =
 "                      GDB remote stub (port 0 picks one; the address is printed)\n"
 "  --gdb-wait          hold the vCPUs before the first instruction until gdb continues\n"
 "  --disk PATH[,readonly]  virtio-blk disk on PCI (repeatable, up to 8)\n"
+"  --balloon           virtio-balloon on PCI (with free page reporting); inflate\n"
+"                      and deflate with `balloon target=SIZE` on the control socket\n"
 "  --net tap[=NAME][,mac=M][,mtu=N][,queues=N][,offload=off][,host=A.B.C.D/N]\n"
 "                      virtio-net on PCI over TAP NAME; without NAME (root) kvmini\n"
 "                      creates one with a private host address (default 10.47.X.1/24)\n"
+"  --share DIR[,tag=NAME][,ro]  serve DIR to the guest over NFSv3 on its private\n"
+"                      TAP link (implies --net tap); the mount information goes on\n"
+"                      the kernel command line (tag=root: NFS root)\n"
 "  --serial2 KIND      COM2 (0x2f8, IRQ 3), e.g. for kgdboc: pty, unix:PATH, file:PATH\n"
 "  -h, --help          this help\n"
 "\n"
@@ -68,7 +83,8 @@ static const char run_help[] =
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_CMDLINE, OPT_CPUS, OPT_MEMORY, OPT_CONSOLE,
        OPT_DEBUG_EXIT, OPT_API, OPT_CGROUP, OPT_SECCOMP, OPT_DUMP_DIR, OPT_DUMP_ON,
        OPT_DUMP_FORMAT, OPT_DUMP_COMPRESS, OPT_GDB, OPT_GDB_WAIT, OPT_SERIAL2, OPT_DISK,
-       OPT_HOTPLUG, OPT_NET };
+       OPT_HOTPLUG, OPT_BALLOON, OPT_PORT, OPT_RNG, OPT_RNG_RATE,
+       OPT_NET, OPT_SHARE };
 
 static const struct option run_options[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -90,7 +106,12 @@ static const struct option run_options[] = {
 	{ "gdb-wait", no_argument, NULL, OPT_GDB_WAIT },
 	{ "serial2", required_argument, NULL, OPT_SERIAL2 },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "balloon", no_argument, NULL, OPT_BALLOON },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "rng-rate", required_argument, NULL, OPT_RNG_RATE },
 	{ "net", required_argument, NULL, OPT_NET },
+	{ "share", required_argument, NULL, OPT_SHARE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -111,6 +132,35 @@ static int parse_hotplug(const char *arg, struct vm_config *cfg)
 			return error("--hotplug: unknown or bad field '%s'; use block=SIZE", field);
 	}
 	return 0;
+}
+
+/* --console virtio[:KIND], --port, --rng, --rng-rate */
+static int parse_virtio_console_option(int opt, const char *arg, struct vm_config *cfg)
+{
+	switch (opt) {
+	case OPT_CONSOLE:
+		cfg->virtio_console = !strcmp(arg, "virtio") || str_starts_with(arg, "virtio:");
+		cfg->console = !cfg->virtio_console ? arg : arg[6] ? arg + 7 : "stdio";
+		return 0;
+	case OPT_PORT:
+		if (cfg->nports == (int)(sizeof(cfg->ports) / sizeof(cfg->ports[0])))
+			return error("too many --port options (at most 15)");
+		cfg->ports[cfg->nports++] = arg;
+		return 0;
+	case OPT_RNG:
+		if (!cfg->rng_rate) {
+			cfg->rng_rate = RNG_DEFAULT_RATE;
+			cfg->rng_burst = RNG_DEFAULT_BURST;
+		}
+		return 0;
+	case OPT_RNG_RATE:
+		if (tb_parse(arg, &cfg->rng_rate, &cfg->rng_burst))
+			return error("--rng-rate '%s': give bytes per second, e.g. 64K or "
+				     "1M,burst=4K", arg);
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 static int parse_dump_option(int opt, const char *arg, struct dump_options *dump)
@@ -134,7 +184,10 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg,
 	case OPT_KERNEL: cfg->kernel = arg; return 0;
 	case OPT_INITRD: cfg->initrd = arg; return 0;
 	case OPT_CMDLINE: cfg->cmdline = arg; return 0;
-	case OPT_CONSOLE: cfg->console = arg; return 0;
+	case OPT_CONSOLE:
+	case OPT_PORT:
+	case OPT_RNG:
+	case OPT_RNG_RATE: return parse_virtio_console_option(opt, arg, cfg);
 	case OPT_DEBUG_EXIT: cfg->debug_exit = true; return 0;
 	case OPT_API: cfg->api = arg; return 0;
 	case OPT_CGROUP: cfg->cgroup = arg; return 0;
@@ -156,7 +209,14 @@ static int parse_option(int opt, const char *arg, struct vm_config *cfg,
 		cfg->net = arg;
 		return net_options_parse(arg, &o); /* checked now, used by the device */
 	}
+	case OPT_SHARE: {
+		struct share_options so;
+
+		cfg->share = arg;
+		return share_parse(arg, &so); /* checked now, used once the TAP is up */
+	}
 	case OPT_GDB_WAIT: cfg->gdb_wait = true; return 0;
+	case OPT_BALLOON: cfg->balloon = true; return 0;
 	case OPT_SERIAL2:
 		if (strcmp(arg, "pty") && !str_starts_with(arg, "unix:") &&
 		    !str_starts_with(arg, "file:"))
@@ -248,6 +308,35 @@ static int boot(struct vm *vm, const struct boot_files *f)
 	return 0;
 }
 
+/* --share: the NFS server on the VM's link, and the guest's command line
+ * extended with where to mount from (*cmdline, owned by the caller). */
+static struct share *start_share(struct vm *vm, char **cmdline)
+{
+	struct share_options o;
+	struct tap_link link;
+	const char *old = vm->cfg.cmdline ? vm->cfg.cmdline : "";
+	char words[8192];
+	struct share *s;
+
+	if (share_parse(vm->cfg.share, &o))
+		return NULL;
+	if (!vm->net || tap_link_info(virtio_net_tap(vm->net), &link)) {
+		error("--share needs a network link with an IPv4 address on the host side: use "
+		      "--net tap (kvmini creates one, as root) or give the TAP an address");
+		return NULL;
+	}
+	if (share_cmdline_words(&o, &link, words, sizeof(words)) < 0 ||
+	    asprintf(cmdline, "%s%s%s", old, *old ? " " : "", words) < 0) {
+		error("--share: the kernel command line would be too long");
+		*cmdline = NULL;
+		return NULL;
+	}
+	s = share_start(&o, &link);
+	if (s)
+		vm->cfg.cmdline = *cmdline;
+	return s;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct vm_config cfg;
@@ -258,10 +347,14 @@ int cmd_run(int argc, char **argv)
 	struct api *api = NULL;
 	struct vm_cgroup *cgroup = NULL;
 	struct gdb_stub *gdb = NULL;
+	struct share *share = NULL;
+	char *share_cmdline = NULL;
 	int status = EXIT_ERROR;
 
 	if (parse_args(argc, argv, &cfg, &dump_opt))
 		return EXIT_USAGE;
+	if (cfg.share && !cfg.net)
+		cfg.net = "tap"; /* a private link kvmini creates */
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return EXIT_ERROR;
@@ -274,6 +367,8 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	if (devices_init(vm) || virtio_run_devices_add(vm))
 		goto out;
+	if (cfg.share && !(share = start_share(vm, &share_cmdline)))
+		goto out;
 	dumper = dumper_create(vm, &dump_opt);
 	if (dump_opt.dir && !dumper)
 		goto out;
@@ -282,13 +377,15 @@ int cmd_run(int argc, char **argv)
 	unmap_boot_files(&files);
 	memset(&files, 0, sizeof(files));
 	vm->console = console_open(vm, cfg.console);
-	if (!vm->console)
+	if (!vm->console || virtio_run_devices_attach_console(vm))
 		goto out;
 	if (cfg.serial2 && !(vm->console2 = console_open_serial(vm, cfg.serial2, vm->com2, "COM2")))
 		goto out;
 	if (cfg.gdb && !(gdb = gdb_server_start(vm, cfg.gdb, cfg.gdb_wait)))
 		goto out;
 	if (cfg.api && (!(api = api_open(vm, cfg.api)) || api_register_mem_commands(api) ||
+			(dumper && api_register_dump_commands(api, dumper)) ||
+			(vm->balloon && api_register_balloon_commands(api, vm->balloon)) ||
 			(vm->net && api_register_net_commands(api, vm->net))))
 		goto out;
 	/* Everything is open: from here on only the allow-listed calls work. */
@@ -308,6 +405,8 @@ out:
 	} else {
 		console_restore_terminal(vm->console); /* a vCPU may still print */
 	}
+	share_stop(share);
+	free(share_cmdline);
 	cgroup_leave(cgroup);
 	return status;
 }

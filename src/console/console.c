@@ -1,4 +1,5 @@
-/* console.c: console back ends for the guest's serial port. */
+/* console.c: console back ends: where a guest console's output goes and
+ * its input comes from (the UARTs, virtio-console ports). */
 #include "console/console.h"
 
 #include <errno.h>
@@ -6,7 +7,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -23,11 +27,18 @@
 enum console_kind { CON_STDIO, CON_PTY, CON_FILE, CON_UNIX };
 
 struct console {
-	struct vm *vm;
-	struct serial *port;  /* the UART that receives this console's input */
+	struct event_loop *loop;
+	struct console_sink sink;
+	struct vm *vm;        /* for a UART's console: the VM and the UART */
+	struct serial *port;
 	const char *name;     /* "console" (COM1) or the port's name, for messages */
 	enum console_kind kind;
 	int in_fd, out_fd;
+	bool in_watched;      /* in_fd is on the loop (until end of input) */
+	bool held;            /* the reader asked us to stop reading for now */
+	int winch_fd;         /* signalfd for SIGWINCH (stdio terminal), or -1 */
+	void (*resized)(void *opaque);
+	void *resized_opaque;
 	int pty_slave_fd;     /* held open so the pty survives readers coming and going */
 	bool raw;             /* stdio is a terminal we put in raw mode */
 	bool escape;          /* the previous input byte was Ctrl-A */
@@ -62,7 +73,8 @@ static size_t filter_escapes(struct console *c, uint8_t *buf, size_t len)
 			c->escape = false;
 			if (b == 'x' || b == 'X') {
 				info("\r\nquit (Ctrl-A x)\r");
-				vm_request_exit(c->vm, EXIT_SHUTDOWN);
+				if (c->sink.quit)
+					c->sink.quit(c->sink.quit_opaque);
 				return out;
 			}
 			if (b == 'h' || b == '?')
@@ -89,16 +101,19 @@ static void on_input(void *opaque, uint32_t events)
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
-		event_loop_del(&c->vm->loop, c->in_fd); /* end of input */
+		event_loop_del(c->loop, c->in_fd); /* end of input */
+		c->in_watched = false;
 		if (c->kind == CON_UNIX) {
 			close(c->in_fd);
 			c->in_fd = c->out_fd = -1;
 		}
+		if (c->sink.hangup)
+			c->sink.hangup(c->sink.opaque);
 		return;
 	}
 	len = c->raw ? filter_escapes(c, buf, (size_t)n) : (size_t)n;
-	if (len && c->port)
-		serial_receive(c->port, buf, len);
+	if (len && c->sink.input)
+		c->sink.input(c->sink.opaque, buf, len);
 }
 
 static int open_stdio(struct console *c)
@@ -189,6 +204,20 @@ static int open_kind(struct console *c, const char *spec)
 	return error("unknown --console '%s': use stdio, pty, file:PATH or unix:PATH", spec);
 }
 
+static void serial_input(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct console *c = opaque;
+
+	serial_receive(c->port, buf, len);
+}
+
+static void serial_quit(void *opaque)
+{
+	struct console *c = opaque;
+
+	vm_request_exit(c->vm, EXIT_SHUTDOWN);
+}
+
 struct console *console_open(struct vm *vm, const char *spec)
 {
 	return console_open_serial(vm, spec, vm->com1, "console");
@@ -197,22 +226,107 @@ struct console *console_open(struct vm *vm, const char *spec)
 struct console *console_open_serial(struct vm *vm, const char *spec, struct serial *port,
 				    const char *name)
 {
+	struct console_sink sink = { .input = serial_input, .quit = serial_quit };
+	struct console *c = console_open_on(&vm->loop, spec, name, &sink);
+
+	if (c) {
+		c->vm = vm;
+		c->port = port;
+		c->sink.opaque = c->sink.quit_opaque = c;
+	}
+	return c;
+}
+
+struct console *console_open_on(struct event_loop *loop, const char *spec, const char *name,
+				 const struct console_sink *sink)
+{
 	struct console *c = calloc(1, sizeof(*c));
 
 	if (!c) {
 		error("out of memory for the console");
 		return NULL;
 	}
-	c->vm = vm;
-	c->port = port;
+	c->loop = loop;
+	c->sink = *sink;
 	c->name = name;
-	c->in_fd = c->out_fd = c->pty_slave_fd = -1;
+	c->in_fd = c->out_fd = c->pty_slave_fd = c->winch_fd = -1;
 	if (open_kind(c, spec) ||
-	    (c->in_fd >= 0 && event_loop_add(&vm->loop, c->in_fd, EPOLLIN, on_input, c))) {
+	    (c->in_fd >= 0 && event_loop_add(loop, c->in_fd, EPOLLIN, on_input, c))) {
 		console_close(c);
 		return NULL;
 	}
+	c->in_watched = c->in_fd >= 0;
 	return c;
+}
+
+void console_set_input(struct console *c, void (*input)(void *, const uint8_t *, size_t),
+		       void (*hangup)(void *), void *opaque)
+{
+	c->sink.input = input;
+	c->sink.hangup = hangup;
+	c->sink.opaque = opaque;
+}
+
+void console_hold_input(struct console *c, bool hold)
+{
+	if (!c || c->held == hold)
+		return;
+	c->held = hold;
+	if (c->in_watched)
+		event_loop_set_events(c->loop, c->in_fd, hold ? 0 : EPOLLIN);
+}
+
+bool console_has_input(const struct console *c)
+{
+	return c && c->in_watched;
+}
+
+bool console_window_size(const struct console *c, uint16_t *cols, uint16_t *rows)
+{
+	struct winsize ws;
+
+	if (!c || c->kind != CON_STDIO || !isatty(STDOUT_FILENO) ||
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0 || !ws.ws_col || !ws.ws_row)
+		return false;
+	*cols = ws.ws_col;
+	*rows = ws.ws_row;
+	return true;
+}
+
+static void on_winch(void *opaque, uint32_t events)
+{
+	struct console *c = opaque;
+	struct signalfd_siginfo si;
+
+	while (read(c->winch_fd, &si, sizeof(si)) == sizeof(si))
+		;
+	if (c->resized)
+		c->resized(c->resized_opaque);
+}
+
+int console_watch_resize(struct console *c, void (*resized)(void *opaque), void *opaque)
+{
+	uint16_t cols, rows;
+	sigset_t set;
+
+	if (!console_window_size(c, &cols, &rows))
+		return 0; /* not a terminal: its size never changes */
+	/* Blocked here, in the device thread, before any other thread starts
+	 * (they inherit the mask), so SIGWINCH is only seen by the signalfd. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	c->winch_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (c->winch_fd < 0)
+		return error_errno("signalfd(SIGWINCH)");
+	c->resized = resized;
+	c->resized_opaque = opaque;
+	if (event_loop_add(c->loop, c->winch_fd, EPOLLIN, on_winch, c)) {
+		close(c->winch_fd);
+		c->winch_fd = -1;
+		return -1;
+	}
+	return 0;
 }
 
 void console_restore_terminal(struct console *c)
@@ -226,6 +340,12 @@ void console_close(struct console *c)
 	if (!c)
 		return;
 	console_restore_terminal(c);
+	if (c->winch_fd >= 0) {
+		event_loop_del(c->loop, c->winch_fd);
+		close(c->winch_fd);
+	}
+	if (c->in_watched)
+		event_loop_del(c->loop, c->in_fd);
 	if (c->kind != CON_STDIO) {
 		if (c->in_fd >= 0)
 			close(c->in_fd);

@@ -1,7 +1,7 @@
 /* dumper.c: when dumps are taken. A guest panic or triple fault is dumped
  * from the vCPU thread that saw it (once: a second crash report is ignored),
- * then kvmini exits with the crash status; SIGUSR1 dumps on demand from a
- * worker thread and the guest resumes. One dump at a time: a request while
+ * then kvmini exits with the crash status; SIGUSR1 or the control socket's
+ * `dump` command dumps on demand from a worker thread and the guest resumes. One dump at a time: a request while
  * one is being written is refused; a crash during an on-demand dump is
  * dumped right after it. */
 #include <errno.h>
@@ -33,6 +33,10 @@ struct dumper {
 	bool crash_pending;
 	const char *pending_reason;
 	int pending_cpu, pending_status;
+	/* The last on-demand dump: its number and whether it was written. */
+	bool have_last;
+	unsigned last_seq;
+	bool last_ok;
 };
 
 static const char *event_reason(enum vm_event ev)
@@ -93,11 +97,15 @@ static void *dump_worker(void *opaque)
 	struct dumper *d = opaque;
 	unsigned seq;
 
+	int ret;
+
 	pthread_mutex_lock(&d->lock);
-	seq = next_seq(d);
+	seq = d->last_seq; /* chosen by dumper_request() */
 	pthread_mutex_unlock(&d->lock);
-	dump_take(d->vm, &d->opt, "request", -1, seq);
+	ret = dump_take(d->vm, &d->opt, "request", -1, seq);
 	pthread_mutex_lock(&d->lock);
+	d->have_last = true;
+	d->last_ok = ret == 0;
 	if (d->crash_pending) {
 		d->crash_pending = false;
 		seq = next_seq(d);
@@ -133,24 +141,44 @@ static void start_worker(struct dumper *d)
 	d->worker_started = true;
 }
 
+int dumper_request(struct dumper *d, unsigned *seq)
+{
+	pthread_mutex_lock(&d->lock);
+	if (d->busy || d->crash_taken) {
+		pthread_mutex_unlock(&d->lock);
+		return -1;
+	}
+	d->busy = true;
+	d->have_last = false;
+	d->last_seq = *seq = next_seq(d);
+	start_worker(d);
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+void dumper_status(struct dumper *d, struct dumper_state *st)
+{
+	pthread_mutex_lock(&d->lock);
+	st->busy = d->busy;
+	st->have_last = d->have_last;
+	st->last_seq = d->last_seq;
+	st->last_ok = d->last_ok;
+	pthread_mutex_unlock(&d->lock);
+	st->dir = d->opt.dir;
+	st->formats = d->opt.formats;
+}
+
 /* SIGUSR1, in the device thread. */
 static void on_dump_signal(void *opaque, uint32_t events)
 {
 	struct dumper *d = opaque;
 	struct signalfd_siginfo si;
+	unsigned seq;
 
-	while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
-		pthread_mutex_lock(&d->lock);
-		if (d->busy || d->crash_taken) {
-			pthread_mutex_unlock(&d->lock);
+	while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si))
+		if (dumper_request(d, &seq))
 			warn("dump requested (SIGUSR1) while another dump is being written: refused; "
 			     "ask again when it is done");
-			continue;
-		}
-		d->busy = true;
-		start_worker(d);
-		pthread_mutex_unlock(&d->lock);
-	}
 }
 
 static int watch_dump_signal(struct dumper *d)

@@ -174,7 +174,7 @@ static uint64_t common_read(struct virtio_pci *vp, uint32_t off)
 	case 0x10: return vp->msix_config;
 	case 0x12: return (uint64_t)vp->dev->nvqs;
 	case 0x14: return vp->status;
-	case 0x15: return 0; /* config generation: the config space never changes */
+	case 0x15: return (uint8_t)__atomic_load_n(&vp->dev->config_generation, __ATOMIC_ACQUIRE);
 	case 0x16: return vp->queue_select;
 	case 0x18: return r ? r->size : 0;
 	case 0x1a: return r ? r->msix_vector : NO_VECTOR;

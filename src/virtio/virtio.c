@@ -9,6 +9,7 @@ void virtio_notify_used(struct virtio_dev *dev, struct virtqueue *vq)
 
 void virtio_config_changed(struct virtio_dev *dev)
 {
+	__atomic_add_fetch(&dev->config_generation, 1, __ATOMIC_RELEASE);
 	if (dev->config_changed)
 		dev->config_changed(dev);
 }

@@ -60,6 +60,7 @@ struct virtio_dev {
 	void (*notify)(struct virtio_dev *dev, struct virtqueue *vq);
 	/* The transport's configuration-change signal (NULL if it has none). */
 	void (*config_changed)(struct virtio_dev *dev);
+	uint32_t config_generation;  /* bumped by virtio_config_changed() */
 	void *transport;
 	/* Held by the transport around guest accesses; a device's own
 	 * callbacks (completions on the event loop) take it too. NULL where

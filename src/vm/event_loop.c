@@ -54,6 +54,17 @@ void event_loop_del(struct event_loop *loop, int fd)
 	}
 }
 
+int event_loop_set_events(struct event_loop *loop, int fd, uint32_t events)
+{
+	for (int i = 0; i < EVENT_LOOP_MAX; i++) {
+		struct epoll_event ev = { .events = events, .data.u32 = (uint32_t)i };
+
+		if (loop->sources[i].fd == fd)
+			return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -1 : 0;
+	}
+	return -1;
+}
+
 int event_loop_run(struct event_loop *loop)
 {
 	struct epoll_event evs[16];

@@ -36,6 +36,7 @@ struct serial;
 struct vmem_hotplug;
 struct balloon;
 struct fw_cfg;
+struct virtio_dev;
 
 /* Returns true if the listener took the event over (e.g. a debugger now holds
  * the stopped vCPUs), so the VM must not exit. */
@@ -62,7 +63,13 @@ struct vm_config {
 	const char *serial2;
 	int ndisks;
 	const char *disks[8]; /* --disk PATH[,readonly] */
-	const char *net;      /* --net tap[=NAME][,...] (NULL: no network device) */  /* --serial2: COM2 back end (NULL: no COM2) */
+	bool balloon;         /* --balloon: a virtio-balloon device */
+	bool virtio_console;  /* --console virtio[:KIND]: hvc0 takes the console's input */
+	int nports;
+	const char *ports[15]; /* --port NAME=KIND: virtio-console named ports */
+	uint64_t rng_rate, rng_burst; /* --rng / --rng-rate (rate 0: no virtio-rng) */
+	const char *net;      /* --net tap[=NAME][,...] (NULL: no network device) */
+	const char *share;    /* --share DIR[,tag=NAME][,ro]: NFS over the net link */
 };
 
 struct vm {
@@ -89,6 +96,7 @@ struct vm {
 	uint8_t last_post_code; /* last byte written to port 0x80 */
 	struct pci_bus *pci;
 	struct fw_cfg *fw_cfg;  /* etc/vmcoreinfo, for dumps */
+	struct virtio_dev *virtio_console; /* with --console virtio or --port */
 	struct virtio_dev *net; /* virtio-net (--net), if any; its TAP: virtio_net_tap() */
 
 	/* Pausing every vCPU (debugger, dumps, API). */

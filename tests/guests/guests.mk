@@ -4,7 +4,7 @@ GUEST_CFLAGS := -m64 -O2 -g -std=gnu11 -ffreestanding -fno-pic -fno-pie -no-pie 
 	-fno-stack-protector -mno-red-zone -mgeneral-regs-only -fcf-protection=none \
 	-fno-asynchronous-unwind-tables -fno-builtin -nostdlib -static \
 	-Wall -Wextra -Werror -Wl,--build-id=none -Wl,-z,noexecstack
-GUESTS       := bootcheck panicker gdbtarget virtio_blk virtio_mem virtio_net
+GUESTS       := bootcheck panicker gdbtarget virtio_blk virtio_mem virtio_balloon virtio_rng virtio_console virtio_net
 GUEST_COMMON := tests/guests/start.S tests/guests/lib.c
 GUEST_DEMO   := build/guests/bootcheck.elf
 
@@ -21,6 +21,6 @@ build/guests/%.bzImage: build/guests/%.elf tests/guests/mkbzimage.py
 	rm -f $@.flat
 
 # Guests that drive virtio devices link the polling virtio-pci driver.
-VIO_GUESTS := virtio_blk virtio_mem virtio_net
+VIO_GUESTS := virtio_blk virtio_mem virtio_balloon virtio_rng virtio_console virtio_net
 $(foreach g,$(VIO_GUESTS),build/guests/$(g).elf): GUEST_COMMON += tests/guests/vio.c
 $(foreach g,$(VIO_GUESTS),build/guests/$(g).elf): tests/guests/vio.c tests/guests/vio.h

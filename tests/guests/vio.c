@@ -182,26 +182,51 @@ void vio_driver_ok(struct vio_dev *d)
 	set_status(d, ST_DRIVER_OK);
 }
 
-int vio_call(struct vio_queue *q, const void *out, uint32_t out_len, void *in, uint32_t in_len)
+uint16_t vio_post(struct vio_queue *q, const void *out, uint32_t out_len, void *in,
+		  uint32_t in_len)
 {
-	volatile struct vring_used *used = &q->used;
+	uint16_t head = (uint16_t)(2 * (q->avail.idx % (q->size / 2))), d = head;
 	uint16_t slot = q->avail.idx % q->size;
 
-	q->desc[0] = (struct vring_desc){ (uint64_t)(uintptr_t)out, out_len, DESC_NEXT, 1 };
-	q->desc[1] = (struct vring_desc){ (uint64_t)(uintptr_t)in, in_len, DESC_WRITE, 0 };
-	q->avail.ring[slot] = 0;
+	if (out_len) {
+		q->desc[d] = (struct vring_desc){ (uint64_t)(uintptr_t)out, out_len, 0, 0 };
+		if (in_len) {
+			q->desc[d].flags = DESC_NEXT;
+			q->desc[d].next = (uint16_t)(d + 1);
+			d++;
+		}
+	}
+	if (in_len)
+		q->desc[d] = (struct vring_desc){ (uint64_t)(uintptr_t)in, in_len, DESC_WRITE, 0 };
+	q->avail.ring[slot] = head;
 	__asm__ volatile("" ::: "memory");
 	q->avail.idx++;
 	__asm__ volatile("mfence" ::: "memory");
 	*q->notify = q->index;
-	for (uint32_t i = 0; i < 10000000u; i++) {
-		if (used->idx != q->last_used) {
-			uint32_t len = used->ring[q->last_used % q->size].len;
+	return head;
+}
 
+int vio_poll(struct vio_queue *q, uint32_t *len, uint32_t spins)
+{
+	volatile struct vring_used *used = &q->used;
+
+	for (uint32_t i = 0; i < spins; i++) {
+		if (used->idx != q->last_used) {
+			int id = (int)used->ring[q->last_used % q->size].id;
+
+			*len = used->ring[q->last_used % q->size].len;
 			q->last_used++;
-			return (int)len;
+			return id;
 		}
 		__asm__ volatile("pause" ::: "memory");
 	}
 	return -1;
+}
+
+int vio_call(struct vio_queue *q, const void *out, uint32_t out_len, void *in, uint32_t in_len)
+{
+	uint32_t len;
+
+	vio_post(q, out, out_len, in, in_len);
+	return vio_poll(q, &len, 10000000u) < 0 ? -1 : (int)len;
 }

@@ -42,7 +42,15 @@ int vio_init(struct vio_dev *d, uint64_t want);
 int vio_queue_setup(struct vio_dev *d, struct vio_queue *q, uint16_t index);
 void vio_driver_ok(struct vio_dev *d);
 /* Sends one chain (a device-readable buffer, then a device-writable one)
- * and polls for it to be used. Returns the used length, or -1 on timeout. */
+ * and polls for it to be used. Returns the used length, or -1 on timeout.
+ * A zero length leaves that buffer out of the chain. */
 int vio_call(struct vio_queue *q, const void *out, uint32_t out_len, void *in, uint32_t in_len);
+/* Makes one chain available without waiting (at most size/2 at once);
+ * returns its head descriptor. */
+uint16_t vio_post(struct vio_queue *q, const void *out, uint32_t out_len, void *in,
+		  uint32_t in_len);
+/* Polls for the next used chain: returns its head and sets *len, or -1
+ * after `spins` tries. */
+int vio_poll(struct vio_queue *q, uint32_t *len, uint32_t spins);
 
 #endif
