@@ -127,6 +127,28 @@ def test_share_read_only_and_root_tag(tmp_path, netns):
     assert status == 0, err
 
 
+@needs_netns
+def test_two_vms_share_on_their_own_links(tmp_path, netns):
+    """Each VM's TAP gets its own private subnet, and each server answers
+    for its own directory there."""
+    guests, hosts = [], []
+    try:
+        for name in ("a", "b"):
+            d = tmp_path / name
+            d.mkdir()
+            (d / "who.txt").write_text(name)
+            guests.append(SharedGuest(netns, str(d)))
+            hosts.append(words(guests[-1].cmdline)["ip"].split(":")[2])
+        assert hosts[0].rsplit(".", 1)[0] != hosts[1].rsplit(".", 1)[0], hosts
+        for name, host in zip(("a", "b"), hosts):
+            r = in_ns(netns, "nfs-cat", f"nfs://{host}{tmp_path / name}/who.txt?version=3")
+            assert r.returncode == 0 and r.stdout == name, r.stderr
+    finally:
+        for g in guests:
+            status, err = g.finish()
+            assert status == 0, err
+
+
 @pytest.mark.parametrize("spec, message", [
     ("/nonexistent-kvmini-share", "No such file or directory"),
     ("{tmp},tag=a/b", "tag 'a/b'"),

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <stdio.h>
@@ -88,6 +89,36 @@ static void probe_ufo(struct tap *t)
 	ioctl(t->fds[0], TUNSETOFFLOAD, 0UL);
 }
 
+/* Whether some interface already has an address in 10.47.x.0/24. */
+static bool subnet_in_use(const struct ifaddrs *list, unsigned x)
+{
+	for (const struct ifaddrs *i = list; i; i = i->ifa_next) {
+		uint32_t a;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+			continue;
+		a = ntohl(((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+		if ((a >> 8) == ((10U << 16) | (47U << 8) | x))
+			return true;
+	}
+	return false;
+}
+
+/* 10.47.X.1: X from the interface index, moved on past subnets other
+ * links (other VMs' TAPs) already use. */
+static struct in_addr default_host(int index)
+{
+	struct ifaddrs *list = NULL;
+	unsigned x = (unsigned)index % 256;
+
+	if (getifaddrs(&list) == 0) {
+		for (unsigned tries = 0; tries < 256 && subnet_in_use(list, x); tries++)
+			x = (x + 1) % 256;
+		freeifaddrs(list);
+	}
+	return (struct in_addr){ htonl((10U << 24) | (47U << 16) | (x << 8) | 1) };
+}
+
 /* A TAP kvmini created gets an address, the MTU and is brought up. */
 static int configure_created(struct tap *t, const struct net_options *o)
 {
@@ -97,8 +128,8 @@ static int configure_created(struct tap *t, const struct net_options *o)
 
 	if (index < 0)
 		return -1;
-	if (!host.s_addr) /* 10.47.X.1/24, X from the interface index */
-		host.s_addr = htonl((10U << 24) | (47U << 16) | ((unsigned)(index % 256) << 8) | 1);
+	if (!host.s_addr)
+		host = default_host(index);
 	t->mtu = o->mtu ? o->mtu : DEFAULT_MTU;
 	return link_configure(t->ifname, host, prefix, t->mtu);
 }
