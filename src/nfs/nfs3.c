@@ -180,7 +180,7 @@ static const struct rpc_proc nfs3_procs[] = {
 	{ "LOOKUP", nfs3_lookup, false },
 	{ "ACCESS", nfs3_access, false },
 	{ "READLINK", nfs3_readlink, false },
-	{ "READ", nfs3_read, false },
+	{ "READ", nfs3_read, RPC_INLINE_TRY },
 	{ "WRITE", nfs3_write, false },
 	{ "CREATE", nfs3_create, false },
 	{ "MKDIR", nfs3_mkdir, false },

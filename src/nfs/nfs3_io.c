@@ -1,5 +1,6 @@
 /* nfs3_io.c: READ (file data spliced into the socket, never copied
- * through user space), WRITE (large data spliced from the socket through a
+ * through user space; served on the event-loop thread when the data is
+ * in the page cache), WRITE (large data spliced from the socket through a
  * pipe into the file, small data written from the request buffer;
  * UNSTABLE / DATA_SYNC / FILE_SYNC) and COMMIT. */
 #include <errno.h>
@@ -67,6 +68,12 @@ enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_r
 		count = 0;
 	else if (count > (uint64_t)sb.st_size - offset)
 		count = (uint32_t)((uint64_t)sb.st_size - offset);
+	if (call->on_loop && !rpc_file_cached(iofd, offset, count)) {
+		/* Reading would wait for the disk: on a worker instead. */
+		close(iofd);
+		close(fd);
+		return RPC_WOULD_BLOCK;
+	}
 	count_at = r->enc.len;
 	xdr_put_u32(&r->enc, 0); /* count */
 	xdr_put_bool(&r->enc, false); /* eof */

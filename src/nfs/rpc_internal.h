@@ -120,7 +120,7 @@ void rpc_handle_record(struct rpc_conn *conn, uint8_t *rec, size_t len, size_t a
  * where in buf the data starts and its length. */
 bool rpc_bulk_probe(struct rpc_server *srv, const uint8_t *buf, size_t len, size_t *data_off,
 		    uint32_t *data_len);
-void rpc_run_job(struct rpc_job *job);
+bool rpc_run_job(struct rpc_job *job);
 void rpc_job_free(struct rpc_server *srv, struct rpc_job *job);
 
 /* rpc_conn.c */

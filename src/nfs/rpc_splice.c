@@ -7,11 +7,54 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "nfs/rpc_internal.h"
 #include "util/log.h"
+
+#ifndef SYS_cachestat
+#define SYS_cachestat 451
+#endif
+
+struct cachestat_range_args {
+	uint64_t off;
+	uint64_t len;
+};
+
+struct cachestat_result {
+	uint64_t nr_cache;
+	uint64_t nr_dirty;
+	uint64_t nr_writeback;
+	uint64_t nr_evicted;
+	uint64_t nr_recently_evicted;
+};
+
+/* Set once the kernel says it has no cachestat (a property of the host). */
+static atomic_bool no_cachestat;
+
+bool rpc_file_cached(int fd, uint64_t offset, uint32_t count)
+{
+	struct cachestat_range_args range;
+	struct cachestat_result cs;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), pages;
+
+	if (!count)
+		return true;
+	if (atomic_load_explicit(&no_cachestat, memory_order_relaxed) || offset > UINT64_MAX - count)
+		return false;
+	range.off = offset / page * page;
+	pages = (offset + count - 1) / page - offset / page + 1;
+	range.len = pages * page;
+	if (syscall(SYS_cachestat, fd, &range, &cs, 0)) {
+		if (errno == ENOSYS)
+			atomic_store(&no_cachestat, true);
+		return false;
+	}
+	return cs.nr_cache >= pages;
+}
 
 struct rpc_reply *rpc_reply_new(size_t max)
 {
