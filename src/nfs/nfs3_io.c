@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "nfs/fh.h"
+#include "nfs/fh_cache.h"
 #include "nfs/nfs3.h"
 
 /* Opens the regular file behind an O_PATH fd for I/O as the caller. */
@@ -36,6 +38,71 @@ static enum nfsstat3 open_for_io(const struct nfs_export *exp, struct rpc_call *
 	return st;
 }
 
+/* Checks that the caller may read the file (as open() would, with the
+ * owner override of open_for_io). */
+static enum nfsstat3 may_read(const struct nfs_export *exp, struct rpc_call *call, int fd,
+			      const struct stat *sb)
+{
+	enum nfsstat3 st = nfs3_become(exp, call);
+
+	if (st != NFS3_OK)
+		return st;
+	if (faccessat(fd, "", R_OK, AT_EMPTY_PATH | AT_EACCESS))
+		st = nfs3_errno(errno);
+	nfs3_unbecome(exp);
+	if (st == NFS3ERR_ACCES && nfs3_caller_owns(exp, call, sb))
+		st = NFS3_OK;
+	return st;
+}
+
+/* The file to read, from the open-file cache when it has the handle:
+ * *iofd is then the cache's (not to be closed), else the caller's own. */
+static enum nfsstat3 open_for_read(struct nfs_export *exp, struct rpc_call *call,
+				   struct fh_ref *ref, int *iofd, struct stat *sb)
+{
+	enum nfsstat3 st;
+
+	if (!ref->entry)
+		return open_for_io(exp, call, ref->fd, O_RDONLY, iofd, sb);
+	*iofd = -1;
+	if (fstat(ref->fd, sb))
+		return nfs3_errno(errno);
+	if (S_ISDIR(sb->st_mode))
+		return NFS3ERR_ISDIR;
+	if (!S_ISREG(sb->st_mode))
+		return NFS3ERR_INVAL;
+	st = may_read(exp, call, ref->fd, sb);
+	if (st != NFS3_OK)
+		return st;
+	*iofd = fh_cache_read_fd(exp->fhc, ref);
+	return *iofd < 0 ? nfs3_errno(-*iofd) : NFS3_OK;
+}
+
+/* Decodes the handle and borrows its file. A cached file that lost its
+ * last link is forgotten and the handle opened afresh (stale if the file
+ * is gone for good), as if there were no cache. */
+static enum nfsstat3 read_handle(struct nfs_export *exp, struct rpc_call *call, struct fh_ref *ref)
+{
+	uint32_t len;
+	const uint8_t *p = xdr_opaque_var(&call->args, NFS3_FHSIZE, &len);
+	struct stat sb;
+	int rc;
+
+	ref->fd = -1;
+	ref->entry = NULL;
+	if (!p)
+		return NFS3ERR_BADHANDLE;
+	rc = fh_cache_get(exp->fhc, exp, p, len, ref);
+	if (rc == 0 && ref->entry && fstat(ref->fd, &sb) == 0 && sb.st_nlink == 0) {
+		fh_cache_drop(exp->fhc, ref);
+		fh_cache_put(exp->fhc, ref);
+		rc = fh_open(exp, p, len);
+		ref->fd = rc;
+		rc = rc < 0 ? rc : 0;
+	}
+	return rc < 0 ? nfs3_errno(-rc) : NFS3_OK;
+}
+
 enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_reply *r)
 {
 	struct nfs_export *exp = opaque;
@@ -44,21 +111,22 @@ enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_r
 	size_t count_at;
 	enum nfsstat3 st;
 	struct stat sb;
-	int fd, iofd = -1, rc;
+	struct fh_ref ref;
+	int iofd = -1, rc;
+	enum rpc_accept_stat ret = RPC_SUCCESS;
 
-	st = nfs3_get_fh(exp, call, &fd);
+	st = read_handle(exp, call, &ref);
 	offset = xdr_u64(&call->args);
 	count = xdr_u32(&call->args);
 	if (call->args.err) {
-		if (fd >= 0)
-			close(fd);
-		return RPC_GARBAGE_ARGS;
+		ret = RPC_GARBAGE_ARGS;
+		goto out;
 	}
 	if (st == NFS3_OK)
-		st = open_for_io(exp, call, fd, O_RDONLY, &iofd, &sb);
+		st = open_for_read(exp, call, &ref, &iofd, &sb);
 	xdr_put_u32(&r->enc, st);
 	if (st != NFS3_OK) {
-		nfs3_put_post_attr(&r->enc, exp, fd);
+		nfs3_put_post_attr(&r->enc, exp, ref.fd);
 		goto out;
 	}
 	nfs3_put_post_attr_st(&r->enc, exp, &sb);
@@ -70,9 +138,8 @@ enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_r
 		count = (uint32_t)((uint64_t)sb.st_size - offset);
 	if (call->on_loop && !rpc_file_cached(iofd, offset, count)) {
 		/* Reading would wait for the disk: on a worker instead. */
-		close(iofd);
-		close(fd);
-		return RPC_WOULD_BLOCK;
+		ret = RPC_WOULD_BLOCK;
+		goto out;
 	}
 	count_at = r->enc.len;
 	xdr_put_u32(&r->enc, 0); /* count */
@@ -83,18 +150,17 @@ enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_r
 		/* Nothing was attached: answer the error instead. */
 		r->enc.len = r->body_start;
 		xdr_put_u32(&r->enc, nfs3_errno(-rc));
-		nfs3_put_post_attr(&r->enc, exp, fd);
+		nfs3_put_post_attr(&r->enc, exp, ref.fd);
 		goto out;
 	}
 	xdr_patch_u32(&r->enc, count_at, got);
 	xdr_patch_u32(&r->enc, count_at + 4, offset + got >= (uint64_t)sb.st_size);
 	xdr_patch_u32(&r->enc, count_at + 8, got);
 out:
-	if (iofd >= 0)
+	if (iofd >= 0 && !ref.entry)
 		close(iofd);
-	if (fd >= 0)
-		close(fd);
-	return RPC_SUCCESS;
+	fh_cache_put(exp->fhc, &ref);
+	return ret;
 }
 
 static enum nfsstat3 write_all(int iofd, const uint8_t *data, uint32_t count, uint64_t offset)
