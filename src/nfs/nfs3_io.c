@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "nfs/creds.h"
 #include "nfs/fh.h"
 #include "nfs/fh_cache.h"
 #include "nfs/nfs3.h"
@@ -43,8 +44,14 @@ static enum nfsstat3 open_for_io(const struct nfs_export *exp, struct rpc_call *
 static enum nfsstat3 may_read(const struct nfs_export *exp, struct rpc_call *call, int fd,
 			      const struct stat *sb)
 {
-	enum nfsstat3 st = nfs3_become(exp, call);
+	enum nfsstat3 st;
+	uint32_t uid, gid;
 
+	/* A caller acting as root (not squashed) may read any regular file. */
+	nfs_map_cred(exp, &call->h.cred, &uid, &gid);
+	if (exp->switch_creds && uid == 0)
+		return NFS3_OK;
+	st = nfs3_become(exp, call);
 	if (st != NFS3_OK)
 		return st;
 	if (faccessat(fd, "", R_OK, AT_EMPTY_PATH | AT_EACCESS))
@@ -55,8 +62,9 @@ static enum nfsstat3 may_read(const struct nfs_export *exp, struct rpc_call *cal
 	return st;
 }
 
-/* The file to read, from the open-file cache when it has the handle:
- * *iofd is then the cache's (not to be closed), else the caller's own. */
+/* The file to read, from the open-file cache when it has the handle
+ * (*sb is then already its status, from read_handle): *iofd is then the
+ * cache's (not to be closed), else the caller's own. */
 static enum nfsstat3 open_for_read(struct nfs_export *exp, struct rpc_call *call,
 				   struct fh_ref *ref, int *iofd, struct stat *sb)
 {
@@ -65,8 +73,6 @@ static enum nfsstat3 open_for_read(struct nfs_export *exp, struct rpc_call *call
 	if (!ref->entry)
 		return open_for_io(exp, call, ref->fd, O_RDONLY, iofd, sb);
 	*iofd = -1;
-	if (fstat(ref->fd, sb))
-		return nfs3_errno(errno);
 	if (S_ISDIR(sb->st_mode))
 		return NFS3ERR_ISDIR;
 	if (!S_ISREG(sb->st_mode))
@@ -81,11 +87,11 @@ static enum nfsstat3 open_for_read(struct nfs_export *exp, struct rpc_call *call
 /* Decodes the handle and borrows its file. A cached file that lost its
  * last link is forgotten and the handle opened afresh (stale if the file
  * is gone for good), as if there were no cache. */
-static enum nfsstat3 read_handle(struct nfs_export *exp, struct rpc_call *call, struct fh_ref *ref)
+static enum nfsstat3 read_handle(struct nfs_export *exp, struct rpc_call *call, struct fh_ref *ref,
+				 struct stat *sb)
 {
 	uint32_t len;
 	const uint8_t *p = xdr_opaque_var(&call->args, NFS3_FHSIZE, &len);
-	struct stat sb;
 	int rc;
 
 	ref->fd = -1;
@@ -93,12 +99,15 @@ static enum nfsstat3 read_handle(struct nfs_export *exp, struct rpc_call *call, 
 	if (!p)
 		return NFS3ERR_BADHANDLE;
 	rc = fh_cache_get(exp->fhc, exp, p, len, ref);
-	if (rc == 0 && ref->entry && fstat(ref->fd, &sb) == 0 && sb.st_nlink == 0) {
+	if (rc < 0 || !ref->entry)
+		return rc < 0 ? nfs3_errno(-rc) : NFS3_OK;
+	if (fstat(ref->fd, sb))
+		return nfs3_errno(errno);
+	if (sb->st_nlink == 0) {
 		fh_cache_drop(exp->fhc, ref);
 		fh_cache_put(exp->fhc, ref);
 		rc = fh_open(exp, p, len);
-		ref->fd = rc;
-		rc = rc < 0 ? rc : 0;
+		ref->fd = rc < 0 ? -1 : rc;
 	}
 	return rc < 0 ? nfs3_errno(-rc) : NFS3_OK;
 }
@@ -115,7 +124,7 @@ enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_r
 	int iofd = -1, rc;
 	enum rpc_accept_stat ret = RPC_SUCCESS;
 
-	st = read_handle(exp, call, &ref);
+	st = read_handle(exp, call, &ref, &sb);
 	offset = xdr_u64(&call->args);
 	count = xdr_u32(&call->args);
 	if (call->args.err) {

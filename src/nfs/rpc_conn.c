@@ -222,10 +222,10 @@ static int start_bulk(struct rpc_conn *c)
 	have = c->rd.len - off;
 	if (have > len || len - have > rpc_record_frag_left(&c->rd))
 		return 0; /* the data does not fit the record: the procedure refuses it */
-	if (rpc_pipe_get(c->srv, b->pipe))
+	cap = rpc_pipe_get(c->srv, b->pipe);
+	if (cap < 0)
 		return 0;
-	cap = fcntl(b->pipe[1], F_GETPIPE_SZ);
-	if (cap < 0 || (uint32_t)cap < len ||
+	if ((uint32_t)cap < len ||
 	    (have && write(b->pipe[1], c->rd.buf + off, have) != (ssize_t)have)) {
 		rpc_pipe_put(c->srv, b->pipe);
 		return 0;
@@ -266,6 +266,31 @@ static int splice_bulk(struct rpc_conn *c)
 	return 1;
 }
 
+/* recv, also telling how many bytes are left in the socket after it
+ * (TCP_INQ, set on accepted sockets): *left is -1 when unknown. */
+static ssize_t recv_inq(int fd, uint8_t *dst, size_t len, int *left)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = dst, .iov_len = len };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+	*left = -1;
+	if (n <= 0)
+		return n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_TCP && cm->cmsg_type == TCP_CM_INQ &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(left, CMSG_DATA(cm), sizeof(int));
+	return n;
+}
+
 static void read_tcp(struct rpc_conn *c)
 {
 	struct rpc_server *srv = c->srv;
@@ -276,6 +301,7 @@ static void read_tcp(struct rpc_conn *c)
 		uint8_t *dst;
 		size_t want;
 		ssize_t n;
+		int left;
 
 		if (c->bulk.active) {
 			int rc = splice_bulk(c);
@@ -291,7 +317,7 @@ static void read_tcp(struct rpc_conn *c)
 			rpc_conn_close(c);
 			return;
 		}
-		n = recv(c->fd, dst, want, MSG_DONTWAIT);
+		n = recv_inq(c->fd, dst, want, &left);
 		if (n <= 0) {
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
@@ -310,6 +336,10 @@ static void read_tcp(struct rpc_conn *c)
 			rpc_conn_close(c);
 			return;
 		}
+		/* The socket is empty: epoll says when more comes (saves the
+		 * recv that would fail with EAGAIN). */
+		if (left == 0)
+			break;
 	}
 }
 
@@ -488,6 +518,7 @@ void rpc_accept(struct rpc_server *srv, struct rpc_listener *l)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_INQ, &one, sizeof(one));
 		c = rpc_conn_new(srv, fd, false);
 		if (!c) {
 			close(fd);

@@ -148,6 +148,8 @@ struct rpc_reply *rpc_reply_new(size_t max);
 void rpc_reply_reset(struct rpc_server *srv, struct rpc_reply *reply);
 void rpc_reply_free(struct rpc_server *srv, struct rpc_reply *reply);
 void rpc_pipe_pool_free(struct rpc_server *srv);
+/* A pipe from the pool or a new one: returns its capacity (max_data
+ * unless the pipe quota is exhausted) or -errno. */
 int rpc_pipe_get(struct rpc_server *srv, int fds[2]);
 /* Back to the pool if empty, else closed. */
 void rpc_pipe_put(struct rpc_server *srv, int fds[2]);

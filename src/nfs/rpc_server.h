@@ -62,6 +62,7 @@ struct rpc_reply {
 	size_t body_start;   /* offset of the procedure's results in enc */
 	/* Zero-copy data that follows enc on the wire (rpc_reply_splice_file). */
 	int pipe_rd, pipe_wr;
+	bool pipe_full;      /* the pipe holds max_data: it may be pooled */
 	size_t data_len;
 	uint32_t data_pad;   /* XDR padding after the data */
 	/* Sending progress (event-loop thread). */
