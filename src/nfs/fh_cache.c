@@ -149,7 +149,7 @@ static bool insert(struct fh_cache *c, const uint8_t *data, uint32_t len, int fd
 }
 
 int fh_cache_get(struct fh_cache *c, const struct nfs_export *exp, const uint8_t *data,
-		 uint32_t len, struct fh_ref *ref)
+		 uint32_t len, struct fh_ref *ref, bool cached_only)
 {
 	struct fh_cache_entry *e = NULL;
 	int fd;
@@ -166,6 +166,8 @@ int fh_cache_get(struct fh_cache *c, const struct nfs_export *exp, const uint8_t
 		ref->entry = e;
 		return 0;
 	}
+	if (cached_only)
+		return -EAGAIN;
 	fd = fh_open(exp, data, len);
 	if (fd < 0)
 		return fd;

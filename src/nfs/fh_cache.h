@@ -15,6 +15,7 @@
 #ifndef KVMINI_NFS_FH_CACHE_H
 #define KVMINI_NFS_FH_CACHE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct nfs_export;
@@ -31,9 +32,10 @@ struct fh_ref {
 /* A cache of up to `sets` * 4 files (sets a power of two). */
 struct fh_cache *fh_cache_new(unsigned sets);
 void fh_cache_free(struct fh_cache *c);
-/* Like fh_open: returns 0 with *ref filled, or fh_open's -errno. */
+/* Like fh_open: returns 0 with *ref filled, or fh_open's -errno. With
+ * cached_only, a handle not in the cache is not opened: -EAGAIN. */
 int fh_cache_get(struct fh_cache *c, const struct nfs_export *exp, const uint8_t *data,
-		 uint32_t len, struct fh_ref *ref);
+		 uint32_t len, struct fh_ref *ref, bool cached_only);
 /* The entry's read-only fd, opened (as whoever the calling thread is,
  * from the O_PATH fd) on first use. Returns the fd (owned by the cache
  * or, for an uncached ref, by the ref) or -errno. */

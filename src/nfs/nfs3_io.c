@@ -63,8 +63,8 @@ static enum nfsstat3 may_read(const struct nfs_export *exp, struct rpc_call *cal
 }
 
 /* The file to read, from the open-file cache when it has the handle
- * (*sb is then already its status, from read_handle): *iofd is then the
- * cache's (not to be closed), else the caller's own. */
+ * (*sb is then already its status, from nfs3_get_cached_fh): *iofd is
+ * then the cache's (not to be closed), else the caller's own. */
 static enum nfsstat3 open_for_read(struct nfs_export *exp, struct rpc_call *call,
 				   struct fh_ref *ref, int *iofd, struct stat *sb)
 {
@@ -84,34 +84,6 @@ static enum nfsstat3 open_for_read(struct nfs_export *exp, struct rpc_call *call
 	return *iofd < 0 ? nfs3_errno(-*iofd) : NFS3_OK;
 }
 
-/* Decodes the handle and borrows its file. A cached file that lost its
- * last link is forgotten and the handle opened afresh (stale if the file
- * is gone for good), as if there were no cache. */
-static enum nfsstat3 read_handle(struct nfs_export *exp, struct rpc_call *call, struct fh_ref *ref,
-				 struct stat *sb)
-{
-	uint32_t len;
-	const uint8_t *p = xdr_opaque_var(&call->args, NFS3_FHSIZE, &len);
-	int rc;
-
-	ref->fd = -1;
-	ref->entry = NULL;
-	if (!p)
-		return NFS3ERR_BADHANDLE;
-	rc = fh_cache_get(exp->fhc, exp, p, len, ref);
-	if (rc < 0 || !ref->entry)
-		return rc < 0 ? nfs3_errno(-rc) : NFS3_OK;
-	if (fstat(ref->fd, sb))
-		return nfs3_errno(errno);
-	if (sb->st_nlink == 0) {
-		fh_cache_drop(exp->fhc, ref);
-		fh_cache_put(exp->fhc, ref);
-		rc = fh_open(exp, p, len);
-		ref->fd = rc < 0 ? -1 : rc;
-	}
-	return rc < 0 ? nfs3_errno(-rc) : NFS3_OK;
-}
-
 enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_reply *r)
 {
 	struct nfs_export *exp = opaque;
@@ -123,12 +95,17 @@ enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_r
 	struct fh_ref ref;
 	int iofd = -1, rc;
 	enum rpc_accept_stat ret = RPC_SUCCESS;
+	bool would_block;
 
-	st = read_handle(exp, call, &ref, &sb);
+	st = nfs3_get_cached_fh(exp, call, &ref, &sb, &would_block);
 	offset = xdr_u64(&call->args);
 	count = xdr_u32(&call->args);
 	if (call->args.err) {
 		ret = RPC_GARBAGE_ARGS;
+		goto out;
+	}
+	if (would_block) {
+		ret = RPC_WOULD_BLOCK;
 		goto out;
 	}
 	if (st == NFS3_OK)

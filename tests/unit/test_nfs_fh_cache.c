@@ -91,8 +91,8 @@ static void hits_share_one_file(void **state)
 
 	skip_unless_privileged(f);
 	assert_non_null(c);
-	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[0].data, f->fh[0].len, &a), 0);
-	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[0].data, f->fh[0].len, &b), 0);
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[0].data, f->fh[0].len, &a, false), 0);
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[0].data, f->fh[0].len, &b, false), 0);
 	assert_non_null(a.entry);
 	assert_ptr_equal(a.entry, b.entry);
 	assert_int_equal(a.fd, b.fd);
@@ -103,9 +103,14 @@ static void hits_share_one_file(void **state)
 	assert_memory_equal(buf, "data", 4);
 	fh_cache_put(c, &a);
 	fh_cache_put(c, &b);
+	/* Looking up only: a hit, and a miss that opens nothing. */
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[0].data, f->fh[0].len, &a, true), 0);
+	assert_non_null(a.entry);
+	fh_cache_put(c, &a);
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[1].data, f->fh[1].len, &a, true), -EAGAIN);
 	/* A forged handle is refused as by fh_open, and not cached. */
 	f->fh[1].data[f->fh[1].len - 1] ^= 1;
-	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[1].data, f->fh[1].len, &a), -EBADR);
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[1].data, f->fh[1].len, &a, false), -EBADR);
 	fh_cache_free(c);
 }
 
@@ -117,17 +122,17 @@ static void removed_file_goes_stale(void **state)
 	struct stat sb;
 
 	skip_unless_privileged(f);
-	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[2].data, f->fh[2].len, &a), 0);
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[2].data, f->fh[2].len, &a, false), 0);
 	fh_cache_put(c, &a);
 	assert_int_equal(unlink(f->path[2]), 0);
 	/* Still cached: the user sees the lost link and drops it. */
-	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[2].data, f->fh[2].len, &a), 0);
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[2].data, f->fh[2].len, &a, false), 0);
 	assert_non_null(a.entry);
 	assert_int_equal(fstat(a.fd, &sb), 0);
 	assert_int_equal(sb.st_nlink, 0);
 	fh_cache_drop(c, &a);
 	fh_cache_put(c, &a);
-	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[2].data, f->fh[2].len, &a), -ESTALE);
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[2].data, f->fh[2].len, &a, false), -ESTALE);
 	fh_cache_free(c);
 }
 
@@ -138,18 +143,18 @@ static void forgotten_handle_is_closed(void **state)
 	struct fh_ref a, b;
 
 	skip_unless_privileged(f);
-	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[3].data, f->fh[3].len, &a), 0);
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[3].data, f->fh[3].len, &a, false), 0);
 	fh_cache_put(c, &a);
-	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[4].data, f->fh[4].len, &b), 0);
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[4].data, f->fh[4].len, &b, false), 0);
 	/* As REMOVE does: forget, then unlink; a borrower keeps its file. */
 	fh_cache_forget(c, f->fh[3].data, f->fh[3].len);
 	fh_cache_forget(c, f->fh[4].data, f->fh[4].len);
 	assert_int_equal(unlink(f->path[3]), 0);
 	assert_int_equal(unlink(f->path[4]), 0);
-	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[3].data, f->fh[3].len, &a), -ESTALE);
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[3].data, f->fh[3].len, &a, false), -ESTALE);
 	assert_true(fcntl(b.fd, F_GETFD) >= 0);
 	fh_cache_put(c, &b);
-	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[4].data, f->fh[4].len, &b), -ESTALE);
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[4].data, f->fh[4].len, &b, false), -ESTALE);
 	fh_cache_free(c);
 }
 
@@ -162,7 +167,7 @@ static void borrowed_entries_are_not_evicted(void **state)
 
 	skip_unless_privileged(f);
 	for (int i = 0; i < NFILES; i++) {
-		assert_int_equal(fh_cache_get(c, &f->exp, f->fh[i].data, f->fh[i].len, &refs[i]), 0);
+		assert_int_equal(fh_cache_get(c, &f->exp, f->fh[i].data, f->fh[i].len, &refs[i], false), 0);
 		assert_int_equal(fstat(refs[i].fd, &sb), 0);
 	}
 	for (int i = 0; i < 4; i++)
@@ -174,7 +179,7 @@ static void borrowed_entries_are_not_evicted(void **state)
 	for (int i = 0; i < NFILES; i++)
 		fh_cache_put(c, &refs[i]);
 	/* With nothing borrowed, a new handle evicts the least recently used. */
-	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[5].data, f->fh[5].len, &refs[5]), 0);
+	assert_int_equal(fh_cache_get(c, &f->exp, f->fh[5].data, f->fh[5].len, &refs[5], false), 0);
 	assert_non_null(refs[5].entry);
 	fh_cache_put(c, &refs[5]);
 	fh_cache_free(c);
