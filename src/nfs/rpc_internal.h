@@ -93,6 +93,11 @@ struct rpc_server {
 	struct rpc_conn *ring_head, *ring_tail;   /* conns with queued calls */
 	struct rpc_job *tasks_head, *tasks_tail;  /* rpc_server_submit() */
 	struct rpc_job *done_head, *done_tail;    /* finished calls */
+	/* The loop is (about to be) asleep in epoll_wait: a finished call
+	 * must wake it through wakefd; a busy loop drains done_head itself
+	 * before it sleeps. wake_sent: a wake-up is on its way. */
+	bool loop_idle;
+	bool wake_sent;
 	int pipe_pool[RPC_PIPE_POOL][2];
 	unsigned npipes;
 
@@ -140,6 +145,11 @@ int rpc_workers_start(struct rpc_server *srv);
 void rpc_workers_stop(struct rpc_server *srv);
 void rpc_enqueue_job(struct rpc_server *srv, struct rpc_job *job);
 void rpc_drain_done(struct rpc_server *srv);
+/* Before epoll_wait: drains finished calls; returns true if there were
+ * some (do not sleep: replies may have made work), else marks the loop
+ * idle so the next finished call wakes it. */
+bool rpc_loop_before_sleep(struct rpc_server *srv);
+void rpc_loop_after_sleep(struct rpc_server *srv);
 /* Removes a closing connection's queued calls; returns how many. */
 unsigned rpc_dequeue_conn(struct rpc_server *srv, struct rpc_conn *conn);
 

@@ -444,7 +444,11 @@ static void *event_loop(void *arg)
 	struct epoll_event evs[64];
 
 	while (!atomic_load(&srv->stopping)) {
-		int n = epoll_wait(srv->epfd, evs, 64, -1);
+		/* Finished calls drained before sleeping may have queued
+		 * replies and freed room to read: poll without sleeping. */
+		int n = epoll_wait(srv->epfd, evs, 64, rpc_loop_before_sleep(srv) ? 0 : -1);
+
+		rpc_loop_after_sleep(srv);
 
 		if (n < 0 && errno != EINTR) {
 			error_errno("rpc: epoll_wait");
@@ -458,6 +462,9 @@ static void *event_loop(void *arg)
 
 				if (read(srv->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 					break;
+				pthread_mutex_lock(&srv->lock);
+				srv->wake_sent = false;
+				pthread_mutex_unlock(&srv->lock);
 				rpc_drain_done(srv);
 			} else if (*kind == EP_LISTEN) {
 				rpc_accept(srv, (struct rpc_listener *)kind);
