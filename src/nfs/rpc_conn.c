@@ -105,6 +105,27 @@ static void drop_replies(struct rpc_conn *c)
 	c->out_tail = NULL;
 }
 
+static void ra_queue(struct rpc_conn *c)
+{
+	if (c->ra_queued || c->ra_off == c->ra_len)
+		return;
+	c->ra_queued = true;
+	c->ra_next = c->srv->ra_list;
+	c->srv->ra_list = c;
+}
+
+static void ra_unqueue(struct rpc_conn *c)
+{
+	struct rpc_conn **pp = &c->srv->ra_list;
+
+	if (!c->ra_queued)
+		return;
+	while (*pp != c)
+		pp = &(*pp)->ra_next;
+	*pp = c->ra_next;
+	c->ra_queued = false;
+}
+
 void rpc_conn_close(struct rpc_conn *c)
 {
 	struct rpc_server *srv = c->srv;
@@ -116,6 +137,7 @@ void rpc_conn_close(struct rpc_conn *c)
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	rpc_record_free(&c->rd);
+	ra_unqueue(c);
 	rpc_pipe_put(srv, c->bulk.pipe);
 	drop_replies(c);
 	dropped = rpc_dequeue_conn(srv, c);
@@ -291,6 +313,39 @@ static ssize_t recv_inq(int fd, uint8_t *dst, size_t len, int *left)
 	return n;
 }
 
+/* The next bytes the record reader wants, at most `want` into dst: from
+ * the read-ahead buffer while it holds some; else from the socket, and
+ * when a fragment header is due, with up to RPC_PEEK_SIZE bytes after it
+ * in the same recv. Those never reach past a bulk call's peek point, so
+ * the socket is where splice_bulk expects it. Returns what recv does;
+ * *left as recv_inq (-1 when served from the buffer). */
+static ssize_t next_bytes(struct rpc_conn *c, uint8_t *dst, size_t want, int *left)
+{
+	ssize_t n;
+
+	*left = -1;
+	if (c->ra_off == c->ra_len && c->rd.hdr_got == 0 && want == 4) {
+		n = recv_inq(c->fd, c->ra, sizeof(c->ra), left);
+		if (n <= 0)
+			return n;
+		c->ra_off = 0;
+		c->ra_len = (uint32_t)n;
+		c->ra_sock_left = *left;
+	}
+	if (c->ra_off < c->ra_len) {
+		size_t have = c->ra_len - c->ra_off;
+
+		if (want > have)
+			want = have;
+		memcpy(dst, c->ra + c->ra_off, want);
+		c->ra_off += (uint32_t)want;
+		/* Emptied: the socket held what it did after that recv. */
+		*left = c->ra_off < c->ra_len ? -1 : c->ra_sock_left;
+		return (ssize_t)want;
+	}
+	return recv_inq(c->fd, dst, want, left);
+}
+
 static void read_tcp(struct rpc_conn *c)
 {
 	struct rpc_server *srv = c->srv;
@@ -317,7 +372,7 @@ static void read_tcp(struct rpc_conn *c)
 			rpc_conn_close(c);
 			return;
 		}
-		n = recv_inq(c->fd, dst, want, &left);
+		n = next_bytes(c, dst, want, &left);
 		if (n <= 0) {
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
@@ -349,8 +404,31 @@ void rpc_conn_readable(struct rpc_conn *c)
 		read_udp(c);
 	else
 		read_tcp(c);
-	if (!c->dead)
+	if (!c->dead) {
+		ra_queue(c);
 		rpc_conn_update_events(c);
+	}
+}
+
+bool rpc_conns_read_ahead(struct rpc_server *srv)
+{
+	struct rpc_conn *list = srv->ra_list;
+	bool more = false;
+
+	srv->ra_list = NULL;
+	while (list) {
+		struct rpc_conn *c = list;
+
+		list = c->ra_next;
+		c->ra_queued = false;
+		if (can_read(c))
+			rpc_conn_readable(c); /* queues it again if bytes are left */
+		else
+			ra_queue(c);
+	}
+	for (struct rpc_conn *c = srv->ra_list; c && !more; c = c->ra_next)
+		more = can_read(c);
+	return more;
 }
 
 /* Header, spliced data and padding as one corked datagram. */

@@ -53,6 +53,16 @@ struct rpc_conn {
 		uint32_t len;
 		uint32_t left;
 	} bulk;
+	/* Read ahead (TCP): a record header is read with up to
+	 * RPC_PEEK_SIZE following bytes in one recv; what the record reader
+	 * has not taken yet. A connection left with such bytes when it had
+	 * to stop reading waits on srv->ra_list (the socket may be empty, so
+	 * epoll would not report it). */
+	uint8_t ra[4 + RPC_PEEK_SIZE];
+	uint32_t ra_off, ra_len;
+	int ra_sock_left;        /* TCP_INQ after the read-ahead recv */
+	bool ra_queued;
+	struct rpc_conn *ra_next;
 	unsigned inflight;       /* event-loop thread only */
 	unsigned refs;           /* event-loop thread only */
 	uint32_t events;         /* registered with epoll */
@@ -104,6 +114,7 @@ struct rpc_server {
 	/* Event-loop thread only. */
 	struct rpc_conn *conns;
 	struct rpc_conn *graveyard; /* unreferenced, freed after each batch */
+	struct rpc_conn *ra_list;   /* connections with read-ahead bytes left */
 	bool accept_paused;         /* out of descriptors */
 	unsigned nconns;
 	bool paused_mem;
@@ -139,6 +150,10 @@ void rpc_conn_update_events(struct rpc_conn *conn);
 void rpc_conns_resume(struct rpc_server *srv);
 void rpc_conns_bury(struct rpc_server *srv);
 void rpc_accept(struct rpc_server *srv, struct rpc_listener *l);
+/* Reads on for connections whose read-ahead bytes wait (see rpc_conn.ra)
+ * and may read now; returns true if one of those still may (the loop
+ * must not sleep then). */
+bool rpc_conns_read_ahead(struct rpc_server *srv);
 
 /* rpc_workers.c */
 int rpc_workers_start(struct rpc_server *srv);

@@ -443,10 +443,15 @@ static void *event_loop(void *arg)
 	struct rpc_server *srv = arg;
 	struct epoll_event evs[64];
 
+	bool busy = false;
+
 	while (!atomic_load(&srv->stopping)) {
 		/* Finished calls drained before sleeping may have queued
 		 * replies and freed room to read: poll without sleeping. */
-		int n = epoll_wait(srv->epfd, evs, 64, rpc_loop_before_sleep(srv) ? 0 : -1);
+		int n;
+
+		busy |= rpc_loop_before_sleep(srv);
+		n = epoll_wait(srv->epfd, evs, 64, busy ? 0 : -1);
 
 		rpc_loop_after_sleep(srv);
 
@@ -487,9 +492,10 @@ static void *event_loop(void *arg)
 					rpc_conn_readable(c);
 			}
 		}
-		rpc_conns_bury(srv);
 		if (srv->paused_mem && atomic_load(&srv->buffered) < srv->cfg.max_buffered / 4 * 3)
 			rpc_conns_resume(srv);
+		busy = rpc_conns_read_ahead(srv);
+		rpc_conns_bury(srv);
 	}
 	return NULL;
 }
