@@ -442,17 +442,15 @@ static void *event_loop(void *arg)
 {
 	struct rpc_server *srv = arg;
 	struct epoll_event evs[64];
-
 	bool busy = false;
 
 	while (!atomic_load(&srv->stopping)) {
-		/* Finished calls drained before sleeping may have queued
-		 * replies and freed room to read: poll without sleeping. */
 		int n;
 
+		/* Finished calls drained before sleeping (or read-ahead bytes
+		 * that may be read now) may have made work: poll, do not sleep. */
 		busy |= rpc_loop_before_sleep(srv);
 		n = epoll_wait(srv->epfd, evs, 64, busy ? 0 : -1);
-
 		rpc_loop_after_sleep(srv);
 
 		if (n < 0 && errno != EINTR) {
