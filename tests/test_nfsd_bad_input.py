@@ -429,3 +429,60 @@ def test_directory_moved_out_gives_no_way_up(env):
     finally:
         os.rename(outside / "wander", export / "wander")
     rpc.close()
+
+
+def test_pipelined_calls_in_one_send(tmp_path):
+    """Calls sent back to back in one write (the server reads a record's
+    header with the following bytes, so several records and the start of
+    a WRITE's spliced data arrive together), with an in-flight cap of 2 so
+    that reading stops with such bytes still buffered: every call is
+    answered, and the WRITE's data lands intact."""
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "f").write_bytes(bytes(range(256)) * 64)
+    srv = Nfsd(export, tmp_path / "state", "--no-root-squash", "--max-inflight", "2")
+    try:
+        rpc = Rpc(srv.port)
+        _, root = rpc.mount(srv.export)
+        _, fh = rpc.lookup(root, "f")
+        data = os.urandom(100000)
+        calls, kinds = [], []
+        for i in range(40):
+            rpc.xid += 1
+            if i == 20:
+                args = Packer().opaque(fh).u64(1 << 20).u32(len(data)).u32(2).opaque(data)
+                calls.append(record_bytes(call_header(rpc.xid, NFS, 3, 7, rpc.cred) + args.bytes()))
+                kinds.append("write")
+            elif i % 2:
+                calls.append(record_bytes(call_header(rpc.xid, NFS, 3, 6, rpc.cred) +
+                                          Packer().opaque(fh).u64(i * 100).u32(4096).bytes()))
+                kinds.append(("read", i * 100))
+            else:
+                calls.append(record_bytes(call_header(rpc.xid, NFS, 3, 1, rpc.cred) +
+                                          Packer().opaque(root).bytes()))
+                kinds.append("getattr")
+        first = rpc.xid - 39
+        rpc.sock.sendall(b"".join(calls))
+        content = bytes(range(256)) * 64
+        replies = {}
+        for _ in kinds:  # in any order (some run on workers)
+            r = Reply(rpc.recv_record())
+            replies[r.xid] = r
+        assert sorted(replies) == list(range(first, first + len(kinds)))
+        for i, kind in enumerate(kinds):
+            r = replies[first + i]
+            assert r.stat == 0 and r.body.u32() == 0, kind
+            if kind == "write":
+                r.body.wcc()
+                assert r.body.u32() == len(data)
+            elif kind != "getattr":
+                r.body.post_attr()
+                n, _ = r.body.u32(), r.body.u32()
+                assert r.body.opaque() == content[kind[1]:kind[1] + n]
+        assert (export / "f").read_bytes()[1 << 20:] == data
+        rpc.close()
+        still_serving(srv)
+    finally:
+        status, err = srv.stop()
+        assert status == 0, err
+        assert "Sanitizer" not in err and "runtime error" not in err, err

@@ -84,6 +84,24 @@ def test_copy_both_ways(server, export, tmp_path, size):
     os.unlink(export / "up")
 
 
+def test_read_of_uncached_data(server, export, tmp_path):
+    # READs of data in the page cache are served on the event-loop thread;
+    # the rest goes to a worker. Dropping the file's pages sends the first
+    # READs of each range there (on file systems that can drop them).
+    data = export / "cold"
+    write_random(data, 8 << 20)
+    fd = os.open(data, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    back = tmp_path / "back"
+    rc, _, err = run("nfs-cp", server.url("/cold"), str(back))
+    assert rc == 0, err
+    assert sha256(back) == sha256(data)
+
+
 def test_sparse_file(server, export, tmp_path):
     sparse = export / "sparse"
     with open(sparse, "wb") as f:

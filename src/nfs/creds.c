@@ -26,6 +26,7 @@ void nfs_map_cred(const struct nfs_export *exp, const struct rpc_cred *cred, uin
  * while acting as a caller, so they stay when switching back to root. */
 static __thread struct {
 	bool valid;
+	uint32_t uid;           /* fsuid; 0 (the server) until switched */
 	uint32_t gid;
 	uint32_t ngroups;
 	gid_t groups[RPC_AUTH_SYS_MAX_GIDS];
@@ -40,6 +41,16 @@ static int set_groups(const gid_t *groups, uint32_t n)
 	current.ngroups = n;
 	memcpy(current.groups, groups, n * sizeof(gid_t));
 	return 0;
+}
+
+/* As root, setfsuid cannot fail (and reports nothing anyway). Calls made
+ * as root (the server's own fsuid) need no switch at all. */
+static void set_fsuid(uint32_t uid)
+{
+	if (current.uid == uid)
+		return;
+	syscall(SYS_setfsuid, uid);
+	current.uid = uid;
 }
 
 int nfs_become(const struct nfs_export *exp, const struct rpc_cred *cred)
@@ -65,13 +76,12 @@ int nfs_become(const struct nfs_export *exp, const struct rpc_cred *cred)
 		syscall(SYS_setfsgid, gid);
 	current.gid = gid;
 	current.valid = true;
-	/* As root, setfsuid cannot fail (and reports nothing anyway). */
-	syscall(SYS_setfsuid, uid);
+	set_fsuid(uid);
 	return 0;
 }
 
 void nfs_become_server(const struct nfs_export *exp)
 {
 	if (exp->switch_creds)
-		syscall(SYS_setfsuid, 0);
+		set_fsuid(0);
 }

@@ -14,6 +14,7 @@
 #include <nettle/sha2.h>
 
 #include "nfs/export.h"
+#include "nfs/fh_cache.h"
 #include "util/log.h"
 
 static int mkdir_p(const char *dir)
@@ -132,6 +133,7 @@ int nfs_export_open(struct nfs_export *exp, const struct nfs_export_options *opt
 
 		memcpy(exp->write_verf, &t, sizeof(t));
 	}
+	exp->fhc = fh_cache_new(NFS_EXPORT_FH_CACHE_SETS); /* NULL: READs open each time */
 	return 0;
 }
 
@@ -141,6 +143,8 @@ void nfs_export_close(struct nfs_export *exp)
 		close(exp->root_fd);
 	if (exp->mount_fd >= 0)
 		close(exp->mount_fd);
+	fh_cache_free(exp->fhc);
+	exp->fhc = NULL;
 	free(exp->path);
 	exp->path = NULL;
 	exp->root_fd = exp->mount_fd = -1;

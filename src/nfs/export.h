@@ -9,6 +9,10 @@
 #include <sys/stat.h>
 
 #define NFS_EXPORT_KEY_LEN 32
+/* Sets of 4 in the open-file cache: at most 2 fds per cached file. */
+#define NFS_EXPORT_FH_CACHE_SETS 32
+
+struct fh_cache;
 
 struct nfs_export_options {
 	const char *path;        /* the directory to export */
@@ -35,6 +39,7 @@ struct nfs_export {
 	bool switch_creds;       /* running as root: act as each caller */
 	uint8_t key[NFS_EXPORT_KEY_LEN];
 	uint8_t write_verf[8];
+	struct fh_cache *fhc;    /* open files by handle (READ); NULL: none */
 };
 
 int nfs_export_open(struct nfs_export *exp, const struct nfs_export_options *opt);

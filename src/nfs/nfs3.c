@@ -57,6 +57,40 @@ enum nfsstat3 nfs3_get_fh(const struct nfs_export *exp, struct rpc_call *call, i
 	return NFS3_OK;
 }
 
+enum nfsstat3 nfs3_get_cached_fh(struct nfs_export *exp, struct rpc_call *call, struct fh_ref *ref,
+				 struct stat *sb, bool *would_block)
+{
+	uint32_t len;
+	const uint8_t *p = xdr_opaque_var(&call->args, NFS3_FHSIZE, &len);
+	int rc;
+
+	ref->fd = -1;
+	ref->entry = NULL;
+	*would_block = false;
+	if (!p)
+		return NFS3ERR_BADHANDLE;
+	rc = fh_cache_get(exp->fhc, exp, p, len, ref, call->on_loop);
+	if (rc == -EAGAIN && call->on_loop) {
+		*would_block = true;
+		return NFS3ERR_IO;
+	}
+	if (rc == 0 && fstat(ref->fd, sb))
+		rc = -errno;
+	if (rc == 0 && ref->entry && sb->st_nlink == 0) {
+		fh_cache_drop(exp->fhc, ref);
+		fh_cache_put(exp->fhc, ref);
+		if (call->on_loop) {
+			*would_block = true;
+			return NFS3ERR_IO;
+		}
+		rc = fh_open(exp, p, len);
+		ref->fd = rc < 0 ? -1 : rc;
+		if (rc >= 0)
+			rc = fstat(ref->fd, sb) ? -errno : 0;
+	}
+	return rc < 0 ? nfs3_errno(-rc) : NFS3_OK;
+}
+
 enum nfsstat3 nfs3_get_name(struct rpc_call *call, char *name)
 {
 	/* Decode up to the XDR limit so an over-long name is NAMETOOLONG,
@@ -175,12 +209,12 @@ static enum rpc_accept_stat nfs3_null(void *opaque, struct rpc_call *call, struc
 
 static const struct rpc_proc nfs3_procs[] = {
 	{ "NULL", nfs3_null, true },
-	{ "GETATTR", nfs3_getattr, false },
+	{ "GETATTR", nfs3_getattr, RPC_INLINE_TRY },
 	{ "SETATTR", nfs3_setattr, false },
 	{ "LOOKUP", nfs3_lookup, false },
-	{ "ACCESS", nfs3_access, false },
+	{ "ACCESS", nfs3_access, RPC_INLINE_TRY },
 	{ "READLINK", nfs3_readlink, false },
-	{ "READ", nfs3_read, false },
+	{ "READ", nfs3_read, RPC_INLINE_TRY },
 	{ "WRITE", nfs3_write, false },
 	{ "CREATE", nfs3_create, false },
 	{ "MKDIR", nfs3_mkdir, false },

@@ -10,6 +10,7 @@
 
 #include "nfs/export.h"
 #include "nfs/fh.h"
+#include "nfs/fh_cache.h"
 #include "nfs/rpc_server.h"
 
 #define NFS3_PROG 100003
@@ -73,6 +74,14 @@ enum nfsstat3 nfs3_errno(int err);
 /* Decodes a handle and opens it as the server; on failure returns a
  * status and *fd = -1. Sets call->args.err on a malformed argument. */
 enum nfsstat3 nfs3_get_fh(const struct nfs_export *exp, struct rpc_call *call, int *fd);
+/* Decodes a handle and borrows its file from the export's open-file cache
+ * (fh_cache.h; release with fh_cache_put), filling *sb. A cached file that
+ * lost its last link is forgotten and the handle opened afresh (stale if
+ * the file is gone), as if there were no cache. On the event-loop thread
+ * (call->on_loop) only cached files are used: *would_block is set on a
+ * miss, as opening a handle may read the inode from the disk. */
+enum nfsstat3 nfs3_get_cached_fh(struct nfs_export *exp, struct rpc_call *call, struct fh_ref *ref,
+				 struct stat *sb, bool *would_block);
 /* Decodes a filename3: 1..255 bytes, no '/'. */
 enum nfsstat3 nfs3_get_name(struct rpc_call *call, char *name);
 /* True if the caller (after squashing) owns the file: the owner may read,

@@ -1,6 +1,7 @@
 /* nfs3_attr.c: the NFSv3 procedures about one object's attributes and the
  * file system: GETATTR, SETATTR (with the ctime guard), ACCESS, READLINK,
- * FSSTAT, FSINFO, PATHCONF. */
+ * FSSTAT, FSINFO, PATHCONF. GETATTR and ACCESS use the open-file cache
+ * and run on the event-loop thread when the handle is in it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,24 +34,29 @@ static enum rpc_accept_stat status_only_attr(struct rpc_reply *r, const struct n
 	return RPC_SUCCESS;
 }
 
+/* GETATTR and ACCESS are tried on the event-loop thread: on a file the
+ * open-file cache holds, they cannot wait for the disk. */
 enum rpc_accept_stat nfs3_getattr(void *opaque, struct rpc_call *call, struct rpc_reply *r)
 {
 	struct nfs_export *exp = opaque;
+	enum rpc_accept_stat ret = RPC_SUCCESS;
+	struct fh_ref ref;
 	enum nfsstat3 st;
 	struct stat sb;
-	int fd;
+	bool would_block;
 
-	st = nfs3_get_fh(exp, call, &fd);
-	if (call->args.err)
-		return garbage(fd);
-	if (st == NFS3_OK && fstat(fd, &sb))
-		st = nfs3_errno(errno);
-	xdr_put_u32(&r->enc, st);
-	if (st == NFS3_OK)
-		nfs3_put_fattr(&r->enc, exp, &sb);
-	if (fd >= 0)
-		close(fd);
-	return RPC_SUCCESS;
+	st = nfs3_get_cached_fh(exp, call, &ref, &sb, &would_block);
+	if (call->args.err) {
+		ret = RPC_GARBAGE_ARGS;
+	} else if (would_block) {
+		ret = RPC_WOULD_BLOCK;
+	} else {
+		xdr_put_u32(&r->enc, st);
+		if (st == NFS3_OK)
+			nfs3_put_fattr(&r->enc, exp, &sb);
+	}
+	fh_cache_put(exp->fhc, &ref);
+	return ret;
 }
 
 enum rpc_accept_stat nfs3_setattr(void *opaque, struct rpc_call *call, struct rpc_reply *r)
@@ -115,22 +121,25 @@ enum rpc_accept_stat nfs3_access(void *opaque, struct rpc_call *call, struct rpc
 	struct nfs_export *exp = opaque;
 	uint32_t want, got = 0;
 	enum nfsstat3 st;
-	int fd;
+	struct fh_ref ref;
+	struct stat sb;
+	bool would_block;
 
-	st = nfs3_get_fh(exp, call, &fd);
+	st = nfs3_get_cached_fh(exp, call, &ref, &sb, &would_block);
 	want = xdr_u32(&call->args);
-	if (call->args.err)
-		return garbage(fd);
+	if (call->args.err || would_block) {
+		fh_cache_put(exp->fhc, &ref);
+		return call->args.err ? RPC_GARBAGE_ARGS : RPC_WOULD_BLOCK;
+	}
 	if (st == NFS3_OK && (st = nfs3_become(exp, call)) == NFS3_OK) {
-		got = check_access(exp, fd, want);
+		got = check_access(exp, ref.fd, want);
 		nfs3_unbecome(exp);
 	}
 	xdr_put_u32(&r->enc, st);
-	nfs3_put_post_attr(&r->enc, exp, fd);
+	nfs3_put_post_attr(&r->enc, exp, ref.fd);
 	if (st == NFS3_OK)
 		xdr_put_u32(&r->enc, got);
-	if (fd >= 0)
-		close(fd);
+	fh_cache_put(exp->fhc, &ref);
 	return RPC_SUCCESS;
 }
 

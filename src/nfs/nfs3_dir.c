@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "nfs/fh_cache.h"
 #include "nfs/nfs3.h"
 
 static bool dot_name(const char *name)
@@ -268,6 +269,24 @@ enum rpc_accept_stat nfs3_mknod(void *opaque, struct rpc_call *call, struct rpc_
 	return finish_create(exp, call, r, st, dirfd, &pre, name, &sa);
 }
 
+/* The name is about to be unlinked or replaced: its file's handle leaves
+ * the open-file cache, which would otherwise keep a removed file (and its
+ * disk space) alive until the handle's next READ. */
+static void forget_name(struct nfs_export *exp, int dirfd, const char *name)
+{
+	struct nfs_fh fh;
+	int fd;
+
+	if (!exp->fhc || dot_name(name))
+		return;
+	fd = nfs3_lookup_at(exp, dirfd, name);
+	if (fd < 0)
+		return;
+	if (fh_from_fd(exp, fd, &fh) == 0)
+		fh_cache_forget(exp->fhc, fh.data, fh.len);
+	close(fd);
+}
+
 static enum rpc_accept_stat remove_common(void *opaque, struct rpc_call *call, struct rpc_reply *r,
 					  int flags)
 {
@@ -284,6 +303,8 @@ static enum rpc_accept_stat remove_common(void *opaque, struct rpc_call *call, s
 		st = NFS3ERR_ROFS;
 	if (st == NFS3_OK && dot_name(name))
 		st = !strcmp(name, ".") ? NFS3ERR_INVAL : NFS3ERR_NOTEMPTY;
+	if (st == NFS3_OK)
+		forget_name(exp, dirfd, name);
 	if (st == NFS3_OK && (st = nfs3_become(exp, call)) == NFS3_OK) {
 		if (unlinkat(dirfd, name, flags))
 			st = nfs3_errno(errno);
@@ -327,6 +348,8 @@ enum rpc_accept_stat nfs3_rename(void *opaque, struct rpc_call *call, struct rpc
 		st = NFS3ERR_ROFS;
 	if (st == NFS3_OK && (dot_name(from) || dot_name(to)))
 		st = NFS3ERR_INVAL;
+	if (st == NFS3_OK)
+		forget_name(exp, tofd, to);
 	if (st == NFS3_OK && (st = nfs3_become(exp, call)) == NFS3_OK) {
 		if (renameat(fromfd, from, tofd, to))
 			st = nfs3_errno(errno);

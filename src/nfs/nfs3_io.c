@@ -1,11 +1,15 @@
 /* nfs3_io.c: READ (file data spliced into the socket, never copied
- * through user space), WRITE (large data spliced from the socket through a
+ * through user space; served on the event-loop thread when the data is
+ * in the page cache), WRITE (large data spliced from the socket through a
  * pipe into the file, small data written from the request buffer;
  * UNSTABLE / DATA_SYNC / FILE_SYNC) and COMMIT. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "nfs/creds.h"
+#include "nfs/fh.h"
+#include "nfs/fh_cache.h"
 #include "nfs/nfs3.h"
 
 /* Opens the regular file behind an O_PATH fd for I/O as the caller. */
@@ -35,6 +39,51 @@ static enum nfsstat3 open_for_io(const struct nfs_export *exp, struct rpc_call *
 	return st;
 }
 
+/* Checks that the caller may read the file (as open() would, with the
+ * owner override of open_for_io). */
+static enum nfsstat3 may_read(const struct nfs_export *exp, struct rpc_call *call, int fd,
+			      const struct stat *sb)
+{
+	enum nfsstat3 st;
+	uint32_t uid, gid;
+
+	/* A caller acting as root (not squashed) may read any regular file. */
+	nfs_map_cred(exp, &call->h.cred, &uid, &gid);
+	if (exp->switch_creds && uid == 0)
+		return NFS3_OK;
+	st = nfs3_become(exp, call);
+	if (st != NFS3_OK)
+		return st;
+	if (faccessat(fd, "", R_OK, AT_EMPTY_PATH | AT_EACCESS))
+		st = nfs3_errno(errno);
+	nfs3_unbecome(exp);
+	if (st == NFS3ERR_ACCES && nfs3_caller_owns(exp, call, sb))
+		st = NFS3_OK;
+	return st;
+}
+
+/* The file to read, from the open-file cache when it has the handle
+ * (*sb is then already its status, from nfs3_get_cached_fh): *iofd is
+ * then the cache's (not to be closed), else the caller's own. */
+static enum nfsstat3 open_for_read(struct nfs_export *exp, struct rpc_call *call,
+				   struct fh_ref *ref, int *iofd, struct stat *sb)
+{
+	enum nfsstat3 st;
+
+	if (!ref->entry)
+		return open_for_io(exp, call, ref->fd, O_RDONLY, iofd, sb);
+	*iofd = -1;
+	if (S_ISDIR(sb->st_mode))
+		return NFS3ERR_ISDIR;
+	if (!S_ISREG(sb->st_mode))
+		return NFS3ERR_INVAL;
+	st = may_read(exp, call, ref->fd, sb);
+	if (st != NFS3_OK)
+		return st;
+	*iofd = fh_cache_read_fd(exp->fhc, ref);
+	return *iofd < 0 ? nfs3_errno(-*iofd) : NFS3_OK;
+}
+
 enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_reply *r)
 {
 	struct nfs_export *exp = opaque;
@@ -43,21 +92,27 @@ enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_r
 	size_t count_at;
 	enum nfsstat3 st;
 	struct stat sb;
-	int fd, iofd = -1, rc;
+	struct fh_ref ref;
+	int iofd = -1, rc;
+	enum rpc_accept_stat ret = RPC_SUCCESS;
+	bool would_block;
 
-	st = nfs3_get_fh(exp, call, &fd);
+	st = nfs3_get_cached_fh(exp, call, &ref, &sb, &would_block);
 	offset = xdr_u64(&call->args);
 	count = xdr_u32(&call->args);
 	if (call->args.err) {
-		if (fd >= 0)
-			close(fd);
-		return RPC_GARBAGE_ARGS;
+		ret = RPC_GARBAGE_ARGS;
+		goto out;
+	}
+	if (would_block) {
+		ret = RPC_WOULD_BLOCK;
+		goto out;
 	}
 	if (st == NFS3_OK)
-		st = open_for_io(exp, call, fd, O_RDONLY, &iofd, &sb);
+		st = open_for_read(exp, call, &ref, &iofd, &sb);
 	xdr_put_u32(&r->enc, st);
 	if (st != NFS3_OK) {
-		nfs3_put_post_attr(&r->enc, exp, fd);
+		nfs3_put_post_attr(&r->enc, exp, ref.fd);
 		goto out;
 	}
 	nfs3_put_post_attr_st(&r->enc, exp, &sb);
@@ -67,6 +122,11 @@ enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_r
 		count = 0;
 	else if (count > (uint64_t)sb.st_size - offset)
 		count = (uint32_t)((uint64_t)sb.st_size - offset);
+	if (call->on_loop && !rpc_file_cached(iofd, offset, count)) {
+		/* Reading would wait for the disk: on a worker instead. */
+		ret = RPC_WOULD_BLOCK;
+		goto out;
+	}
 	count_at = r->enc.len;
 	xdr_put_u32(&r->enc, 0); /* count */
 	xdr_put_bool(&r->enc, false); /* eof */
@@ -76,18 +136,17 @@ enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_r
 		/* Nothing was attached: answer the error instead. */
 		r->enc.len = r->body_start;
 		xdr_put_u32(&r->enc, nfs3_errno(-rc));
-		nfs3_put_post_attr(&r->enc, exp, fd);
+		nfs3_put_post_attr(&r->enc, exp, ref.fd);
 		goto out;
 	}
 	xdr_patch_u32(&r->enc, count_at, got);
 	xdr_patch_u32(&r->enc, count_at + 4, offset + got >= (uint64_t)sb.st_size);
 	xdr_patch_u32(&r->enc, count_at + 8, got);
 out:
-	if (iofd >= 0)
+	if (iofd >= 0 && !ref.entry)
 		close(iofd);
-	if (fd >= 0)
-		close(fd);
-	return RPC_SUCCESS;
+	fh_cache_put(exp->fhc, &ref);
+	return ret;
 }
 
 static enum nfsstat3 write_all(int iofd, const uint8_t *data, uint32_t count, uint64_t offset)

@@ -105,6 +105,27 @@ static void drop_replies(struct rpc_conn *c)
 	c->out_tail = NULL;
 }
 
+static void ra_queue(struct rpc_conn *c)
+{
+	if (c->ra_queued || c->ra_off == c->ra_len)
+		return;
+	c->ra_queued = true;
+	c->ra_next = c->srv->ra_list;
+	c->srv->ra_list = c;
+}
+
+static void ra_unqueue(struct rpc_conn *c)
+{
+	struct rpc_conn **pp = &c->srv->ra_list;
+
+	if (!c->ra_queued)
+		return;
+	while (*pp != c)
+		pp = &(*pp)->ra_next;
+	*pp = c->ra_next;
+	c->ra_queued = false;
+}
+
 void rpc_conn_close(struct rpc_conn *c)
 {
 	struct rpc_server *srv = c->srv;
@@ -116,6 +137,7 @@ void rpc_conn_close(struct rpc_conn *c)
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	rpc_record_free(&c->rd);
+	ra_unqueue(c);
 	rpc_pipe_put(srv, c->bulk.pipe);
 	drop_replies(c);
 	dropped = rpc_dequeue_conn(srv, c);
@@ -222,10 +244,10 @@ static int start_bulk(struct rpc_conn *c)
 	have = c->rd.len - off;
 	if (have > len || len - have > rpc_record_frag_left(&c->rd))
 		return 0; /* the data does not fit the record: the procedure refuses it */
-	if (rpc_pipe_get(c->srv, b->pipe))
+	cap = rpc_pipe_get(c->srv, b->pipe);
+	if (cap < 0)
 		return 0;
-	cap = fcntl(b->pipe[1], F_GETPIPE_SZ);
-	if (cap < 0 || (uint32_t)cap < len ||
+	if ((uint32_t)cap < len ||
 	    (have && write(b->pipe[1], c->rd.buf + off, have) != (ssize_t)have)) {
 		rpc_pipe_put(c->srv, b->pipe);
 		return 0;
@@ -266,6 +288,64 @@ static int splice_bulk(struct rpc_conn *c)
 	return 1;
 }
 
+/* recv, also telling how many bytes are left in the socket after it
+ * (TCP_INQ, set on accepted sockets): *left is -1 when unknown. */
+static ssize_t recv_inq(int fd, uint8_t *dst, size_t len, int *left)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = dst, .iov_len = len };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+	*left = -1;
+	if (n <= 0)
+		return n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_TCP && cm->cmsg_type == TCP_CM_INQ &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(left, CMSG_DATA(cm), sizeof(int));
+	return n;
+}
+
+/* The next bytes the record reader wants, at most `want` into dst: from
+ * the read-ahead buffer while it holds some; else from the socket, and
+ * when a fragment header is due, with up to RPC_PEEK_SIZE bytes after it
+ * in the same recv. Those never reach past a bulk call's peek point, so
+ * the socket is where splice_bulk expects it. Returns what recv does;
+ * *left as recv_inq (-1 when served from the buffer). */
+static ssize_t next_bytes(struct rpc_conn *c, uint8_t *dst, size_t want, int *left)
+{
+	ssize_t n;
+
+	*left = -1;
+	if (c->ra_off == c->ra_len && c->rd.hdr_got == 0 && want == 4) {
+		n = recv_inq(c->fd, c->ra, sizeof(c->ra), left);
+		if (n <= 0)
+			return n;
+		c->ra_off = 0;
+		c->ra_len = (uint32_t)n;
+		c->ra_sock_left = *left;
+	}
+	if (c->ra_off < c->ra_len) {
+		size_t have = c->ra_len - c->ra_off;
+
+		if (want > have)
+			want = have;
+		memcpy(dst, c->ra + c->ra_off, want);
+		c->ra_off += (uint32_t)want;
+		/* Emptied: the socket held what it did after that recv. */
+		*left = c->ra_off < c->ra_len ? -1 : c->ra_sock_left;
+		return (ssize_t)want;
+	}
+	return recv_inq(c->fd, dst, want, left);
+}
+
 static void read_tcp(struct rpc_conn *c)
 {
 	struct rpc_server *srv = c->srv;
@@ -276,6 +356,7 @@ static void read_tcp(struct rpc_conn *c)
 		uint8_t *dst;
 		size_t want;
 		ssize_t n;
+		int left;
 
 		if (c->bulk.active) {
 			int rc = splice_bulk(c);
@@ -291,7 +372,7 @@ static void read_tcp(struct rpc_conn *c)
 			rpc_conn_close(c);
 			return;
 		}
-		n = recv(c->fd, dst, want, MSG_DONTWAIT);
+		n = next_bytes(c, dst, want, &left);
 		if (n <= 0) {
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
@@ -310,6 +391,10 @@ static void read_tcp(struct rpc_conn *c)
 			rpc_conn_close(c);
 			return;
 		}
+		/* The socket is empty: epoll says when more comes (saves the
+		 * recv that would fail with EAGAIN). */
+		if (left == 0)
+			break;
 	}
 }
 
@@ -319,8 +404,31 @@ void rpc_conn_readable(struct rpc_conn *c)
 		read_udp(c);
 	else
 		read_tcp(c);
-	if (!c->dead)
+	if (!c->dead) {
+		ra_queue(c);
 		rpc_conn_update_events(c);
+	}
+}
+
+bool rpc_conns_read_ahead(struct rpc_server *srv)
+{
+	struct rpc_conn *list = srv->ra_list;
+	bool more = false;
+
+	srv->ra_list = NULL;
+	while (list) {
+		struct rpc_conn *c = list;
+
+		list = c->ra_next;
+		c->ra_queued = false;
+		if (can_read(c))
+			rpc_conn_readable(c); /* queues it again if bytes are left */
+		else
+			ra_queue(c);
+	}
+	for (struct rpc_conn *c = srv->ra_list; c && !more; c = c->ra_next)
+		more = can_read(c);
+	return more;
 }
 
 /* Header, spliced data and padding as one corked datagram. */
@@ -488,6 +596,7 @@ void rpc_accept(struct rpc_server *srv, struct rpc_listener *l)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_TCP, TCP_INQ, &one, sizeof(one));
 		c = rpc_conn_new(srv, fd, false);
 		if (!c) {
 			close(fd);

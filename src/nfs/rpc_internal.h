@@ -53,6 +53,16 @@ struct rpc_conn {
 		uint32_t len;
 		uint32_t left;
 	} bulk;
+	/* Read ahead (TCP): a record header is read with up to
+	 * RPC_PEEK_SIZE following bytes in one recv; what the record reader
+	 * has not taken yet. A connection left with such bytes when it had
+	 * to stop reading waits on srv->ra_list (the socket may be empty, so
+	 * epoll would not report it). */
+	uint8_t ra[4 + RPC_PEEK_SIZE];
+	uint32_t ra_off, ra_len;
+	int ra_sock_left;        /* TCP_INQ after the read-ahead recv */
+	bool ra_queued;
+	struct rpc_conn *ra_next;
 	unsigned inflight;       /* event-loop thread only */
 	unsigned refs;           /* event-loop thread only */
 	uint32_t events;         /* registered with epoll */
@@ -93,12 +103,18 @@ struct rpc_server {
 	struct rpc_conn *ring_head, *ring_tail;   /* conns with queued calls */
 	struct rpc_job *tasks_head, *tasks_tail;  /* rpc_server_submit() */
 	struct rpc_job *done_head, *done_tail;    /* finished calls */
+	/* The loop is (about to be) asleep in epoll_wait: a finished call
+	 * must wake it through wakefd; a busy loop drains done_head itself
+	 * before it sleeps. wake_sent: a wake-up is on its way. */
+	bool loop_idle;
+	bool wake_sent;
 	int pipe_pool[RPC_PIPE_POOL][2];
 	unsigned npipes;
 
 	/* Event-loop thread only. */
 	struct rpc_conn *conns;
 	struct rpc_conn *graveyard; /* unreferenced, freed after each batch */
+	struct rpc_conn *ra_list;   /* connections with read-ahead bytes left */
 	bool accept_paused;         /* out of descriptors */
 	unsigned nconns;
 	bool paused_mem;
@@ -120,7 +136,7 @@ void rpc_handle_record(struct rpc_conn *conn, uint8_t *rec, size_t len, size_t a
  * where in buf the data starts and its length. */
 bool rpc_bulk_probe(struct rpc_server *srv, const uint8_t *buf, size_t len, size_t *data_off,
 		    uint32_t *data_len);
-void rpc_run_job(struct rpc_job *job);
+bool rpc_run_job(struct rpc_job *job);
 void rpc_job_free(struct rpc_server *srv, struct rpc_job *job);
 
 /* rpc_conn.c */
@@ -134,12 +150,21 @@ void rpc_conn_update_events(struct rpc_conn *conn);
 void rpc_conns_resume(struct rpc_server *srv);
 void rpc_conns_bury(struct rpc_server *srv);
 void rpc_accept(struct rpc_server *srv, struct rpc_listener *l);
+/* Reads on for connections whose read-ahead bytes wait (see rpc_conn.ra)
+ * and may read now; returns true if one of those still may (the loop
+ * must not sleep then). */
+bool rpc_conns_read_ahead(struct rpc_server *srv);
 
 /* rpc_workers.c */
 int rpc_workers_start(struct rpc_server *srv);
 void rpc_workers_stop(struct rpc_server *srv);
 void rpc_enqueue_job(struct rpc_server *srv, struct rpc_job *job);
 void rpc_drain_done(struct rpc_server *srv);
+/* Before epoll_wait: drains finished calls; returns true if there were
+ * some (do not sleep: replies may have made work), else marks the loop
+ * idle so the next finished call wakes it. */
+bool rpc_loop_before_sleep(struct rpc_server *srv);
+void rpc_loop_after_sleep(struct rpc_server *srv);
 /* Removes a closing connection's queued calls; returns how many. */
 unsigned rpc_dequeue_conn(struct rpc_server *srv, struct rpc_conn *conn);
 
@@ -148,6 +173,8 @@ struct rpc_reply *rpc_reply_new(size_t max);
 void rpc_reply_reset(struct rpc_server *srv, struct rpc_reply *reply);
 void rpc_reply_free(struct rpc_server *srv, struct rpc_reply *reply);
 void rpc_pipe_pool_free(struct rpc_server *srv);
+/* A pipe from the pool or a new one: returns its capacity (max_data
+ * unless the pipe quota is exhausted) or -errno. */
 int rpc_pipe_get(struct rpc_server *srv, int fds[2]);
 /* Back to the pool if empty, else closed. */
 void rpc_pipe_put(struct rpc_server *srv, int fds[2]);

@@ -19,6 +19,9 @@ enum rpc_accept_stat {
 	RPC_SYSTEM_ERR = 5,
 	/* Not on the wire: the procedure sends no reply (one-way messages). */
 	RPC_NO_REPLY = 100,
+	/* Not on the wire: a procedure tried on the event-loop thread would
+	 * block; the server runs it again on a worker. */
+	RPC_WOULD_BLOCK = 101,
 };
 
 enum { RPC_MISMATCH = 0, RPC_AUTH_ERROR = 1 };

@@ -243,13 +243,25 @@ static void finish_reply(struct rpc_reply *r)
 	xdr_patch_u32(&r->enc, 0, (uint32_t)len | RPC_RECORD_LAST);
 }
 
-void rpc_run_job(struct rpc_job *job)
+/* Runs the procedure; returns false if, tried on the event loop, it would
+ * block (the reply is back to its header, the arguments rewound). */
+bool rpc_run_job(struct rpc_job *job)
 {
 	struct rpc_server *srv = job->call.srv;
 	struct rpc_reply *r = job->reply;
+	struct xdr_dec args = job->call.args;
 	enum rpc_accept_stat st;
 
 	st = job->proc->fn(job->prog->opaque, &job->call, r);
+	if (st == RPC_WOULD_BLOCK && job->call.on_loop) {
+		rpc_reply_reset(srv, r);
+		r->enc.len = r->body_start;
+		job->call.args = args;
+		job->call.on_loop = false;
+		return false;
+	}
+	if (st == RPC_WOULD_BLOCK)
+		st = RPC_SYSTEM_ERR;
 	if (st == RPC_SUCCESS && r->enc.err) {
 		rpc_warn_once(srv, 0, "a reply outgrew its buffer: answering SYSTEM_ERR");
 		st = RPC_SYSTEM_ERR;
@@ -259,7 +271,7 @@ void rpc_run_job(struct rpc_job *job)
 		if (st == RPC_NO_REPLY) {
 			rpc_reply_free(srv, r);
 			job->reply = NULL;
-			return;
+			return true;
 		}
 		if (st == RPC_GARBAGE_ARGS) {
 			STAT_ADD(srv, garbage, 1);
@@ -268,6 +280,7 @@ void rpc_run_job(struct rpc_job *job)
 		rpc_encode_accepted(&r->enc, job->call.h.xid, st);
 	}
 	finish_reply(r);
+	return true;
 }
 
 static void refuse(struct rpc_conn *conn, struct rpc_job *job, enum rpc_accept_stat st,
@@ -408,8 +421,9 @@ void rpc_handle_record(struct rpc_conn *conn, uint8_t *rec, size_t len, size_t a
 	}
 	conn->inflight++;
 	conn->refs++;
-	if (job->proc->inline_ok) {
-		rpc_run_job(job);
+	job->call.on_loop = job->proc->inline_ok == true ||
+			    (job->proc->inline_ok == RPC_INLINE_TRY && !job->call.has_bulk);
+	if (job->call.on_loop && rpc_run_job(job)) {
 		if (job->reply)
 			rpc_conn_queue_reply(conn, job->reply);
 		else
@@ -428,9 +442,16 @@ static void *event_loop(void *arg)
 {
 	struct rpc_server *srv = arg;
 	struct epoll_event evs[64];
+	bool busy = false;
 
 	while (!atomic_load(&srv->stopping)) {
-		int n = epoll_wait(srv->epfd, evs, 64, -1);
+		int n;
+
+		/* Finished calls drained before sleeping (or read-ahead bytes
+		 * that may be read now) may have made work: poll, do not sleep. */
+		busy |= rpc_loop_before_sleep(srv);
+		n = epoll_wait(srv->epfd, evs, 64, busy ? 0 : -1);
+		rpc_loop_after_sleep(srv);
 
 		if (n < 0 && errno != EINTR) {
 			error_errno("rpc: epoll_wait");
@@ -444,6 +465,9 @@ static void *event_loop(void *arg)
 
 				if (read(srv->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 					break;
+				pthread_mutex_lock(&srv->lock);
+				srv->wake_sent = false;
+				pthread_mutex_unlock(&srv->lock);
 				rpc_drain_done(srv);
 			} else if (*kind == EP_LISTEN) {
 				rpc_accept(srv, (struct rpc_listener *)kind);
@@ -466,9 +490,10 @@ static void *event_loop(void *arg)
 					rpc_conn_readable(c);
 			}
 		}
-		rpc_conns_bury(srv);
 		if (srv->paused_mem && atomic_load(&srv->buffered) < srv->cfg.max_buffered / 4 * 3)
 			rpc_conns_resume(srv);
+		busy = rpc_conns_read_ahead(srv);
+		rpc_conns_bury(srv);
 	}
 	return NULL;
 }

@@ -49,6 +49,10 @@ struct rpc_call {
 	bool has_bulk;
 	int bulk_pipe;
 	uint32_t bulk_len;
+	/* Running on the event-loop thread (rpc_proc.inline_try): the
+	 * procedure must not block; it returns RPC_WOULD_BLOCK instead (before
+	 * any side effect) and is called again on a worker. */
+	bool on_loop;
 };
 
 /* A reply under construction. `enc` starts with the 4-byte TCP record mark
@@ -58,6 +62,7 @@ struct rpc_reply {
 	size_t body_start;   /* offset of the procedure's results in enc */
 	/* Zero-copy data that follows enc on the wire (rpc_reply_splice_file). */
 	int pipe_rd, pipe_wr;
+	bool pipe_full;      /* the pipe holds max_data: it may be pooled */
 	size_t data_len;
 	uint32_t data_pad;   /* XDR padding after the data */
 	/* Sending progress (event-loop thread). */
@@ -75,8 +80,13 @@ typedef enum rpc_accept_stat (*rpc_proc_fn)(void *opaque, struct rpc_call *call,
 struct rpc_proc {
 	const char *name;
 	rpc_proc_fn fn;        /* NULL: PROC_UNAVAIL */
-	bool inline_ok;        /* never blocks: run on the event-loop thread */
+	/* false: on a worker; true: never blocks, run on the event-loop
+	 * thread; RPC_INLINE_TRY: tried on the event-loop thread first
+	 * (call->on_loop), on a worker if it would block. */
+	unsigned char inline_ok;
 };
+
+#define RPC_INLINE_TRY 2
 
 struct rpc_program {
 	uint32_t prog;
@@ -142,10 +152,16 @@ int rpc_server_submit(struct rpc_server *srv, void (*fn)(void *arg), void *arg);
  * user space (over UDP too, within one datagram: at most 32 KiB). The
  * caller encodes everything before the data first and nothing after it
  * (a file system that cannot splice gets the data copied into enc). Stores the bytes attached in *got (short at EOF) and
- * appends the XDR padding itself. Call once per reply, from a worker.
+ * appends the XDR padding itself. Call once per reply (from the event
+ * loop only for data known to be in the page cache: rpc_file_cached).
  * Returns 0 or -errno. The caller encodes the opaque length (= *got)
  * before calling, using xdr_patch_u32 on a placeholder. */
 int rpc_reply_splice_file(struct rpc_call *call, struct rpc_reply *reply, int fd,
 			  uint64_t offset, uint32_t count, uint32_t *got);
+
+/* True if bytes [offset, offset + count) of file `fd` are all in the page
+ * cache, so splicing them cannot wait for the disk. False when unknown
+ * (kernels before 6.5 have no cachestat). */
+bool rpc_file_cached(int fd, uint64_t offset, uint32_t count);
 
 #endif

@@ -7,11 +7,54 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "nfs/rpc_internal.h"
 #include "util/log.h"
+
+#ifndef SYS_cachestat
+#define SYS_cachestat 451
+#endif
+
+struct cachestat_range_args {
+	uint64_t off;
+	uint64_t len;
+};
+
+struct cachestat_result {
+	uint64_t nr_cache;
+	uint64_t nr_dirty;
+	uint64_t nr_writeback;
+	uint64_t nr_evicted;
+	uint64_t nr_recently_evicted;
+};
+
+/* Set once the kernel says it has no cachestat (a property of the host). */
+static atomic_bool no_cachestat;
+
+bool rpc_file_cached(int fd, uint64_t offset, uint32_t count)
+{
+	struct cachestat_range_args range;
+	struct cachestat_result cs;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), pages;
+
+	if (!count)
+		return true;
+	if (atomic_load_explicit(&no_cachestat, memory_order_relaxed) || offset > UINT64_MAX - count)
+		return false;
+	range.off = offset / page * page;
+	pages = (offset + count - 1) / page - offset / page + 1;
+	range.len = pages * page;
+	if (syscall(SYS_cachestat, fd, &range, &cs, 0)) {
+		if (errno == ENOSYS)
+			atomic_store(&no_cachestat, true);
+		return false;
+	}
+	return cs.nr_cache >= pages;
+}
 
 struct rpc_reply *rpc_reply_new(size_t max)
 {
@@ -36,7 +79,7 @@ static void pipe_release(struct rpc_server *srv, struct rpc_reply *r)
 	if (r->pipe_rd < 0)
 		return;
 	pthread_mutex_lock(&srv->lock);
-	if (empty && srv->npipes < RPC_PIPE_POOL) {
+	if (empty && r->pipe_full && srv->npipes < RPC_PIPE_POOL) {
 		srv->pipe_pool[srv->npipes][0] = r->pipe_rd;
 		srv->pipe_pool[srv->npipes][1] = r->pipe_wr;
 		srv->npipes++;
@@ -75,7 +118,8 @@ void rpc_pipe_put(struct rpc_server *srv, int fds[2])
 
 	if (fds[0] < 0)
 		return;
-	if (ioctl(fds[0], FIONREAD, &queued) == 0 && queued == 0) {
+	if (ioctl(fds[0], FIONREAD, &queued) == 0 && queued == 0 &&
+	    fcntl(fds[1], F_GETPIPE_SZ) >= (int)srv->cfg.max_data) {
 		pthread_mutex_lock(&srv->lock);
 		if (srv->npipes < RPC_PIPE_POOL) {
 			srv->pipe_pool[srv->npipes][0] = fds[0];
@@ -103,20 +147,31 @@ void rpc_pipe_pool_free(struct rpc_server *srv)
 
 int rpc_pipe_get(struct rpc_server *srv, int fds[2])
 {
+	int cap;
+
 	pthread_mutex_lock(&srv->lock);
 	if (srv->npipes) {
 		srv->npipes--;
 		fds[0] = srv->pipe_pool[srv->npipes][0];
 		fds[1] = srv->pipe_pool[srv->npipes][1];
 		pthread_mutex_unlock(&srv->lock);
-		return 0;
+		return (int)srv->cfg.max_data; /* only full-size pipes are pooled */
 	}
 	pthread_mutex_unlock(&srv->lock);
 	if (pipe2(fds, O_CLOEXEC))
 		return -errno;
-	/* As large as one reply's data, so filling it never blocks. */
-	fcntl(fds[1], F_SETPIPE_SZ, (int)srv->cfg.max_data);
-	return 0;
+	/* As large as one reply's data, so filling it never blocks (an
+	 * unprivileged user over its pipe quota gets a smaller one). */
+	cap = fcntl(fds[1], F_SETPIPE_SZ, (int)srv->cfg.max_data);
+	if (cap < 0)
+		cap = fcntl(fds[1], F_GETPIPE_SZ);
+	if (cap <= 0) {
+		close(fds[0]);
+		close(fds[1]);
+		fds[0] = fds[1] = -1;
+		return -EMFILE;
+	}
+	return cap;
 }
 
 /* The copying path, for file systems that cannot splice. */
@@ -164,14 +219,14 @@ int rpc_reply_splice_file(struct rpc_call *call, struct rpc_reply *r, int fd, ui
 		count = RPC_UDP_MAX_DATA;
 	if (!count)
 		return 0;
-	rc = rpc_pipe_get(srv, fds);
-	if (rc)
-		return rc;
-	cap = fcntl(fds[1], F_GETPIPE_SZ);
-	if (cap > 0 && (uint32_t)cap < count)
+	cap = rpc_pipe_get(srv, fds);
+	if (cap < 0)
+		return cap;
+	if ((uint32_t)cap < count)
 		count = (uint32_t)cap;
 	r->pipe_rd = fds[0];
 	r->pipe_wr = fds[1];
+	r->pipe_full = (size_t)cap >= srv->cfg.max_data;
 	while (n < count) {
 		ssize_t k = splice(fd, &off, fds[1], NULL, count - n, SPLICE_F_MOVE);
 

@@ -2,7 +2,8 @@
  * connection; the connections with waiting calls form a ring, and each
  * worker takes one call from the ring's head connection and moves that
  * connection to the tail, so one busy client cannot starve the others.
- * Finished calls go back to the event loop through the done list. */
+ * Finished calls go back to the event loop through the done list; the
+ * loop is woken through an eventfd only when it is idle in epoll_wait. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -135,13 +136,16 @@ static void *worker(void *arg)
 		rpc_run_job(job);
 		pthread_mutex_lock(&srv->lock);
 		job->next = NULL;
-		if (srv->done_tail) {
-			/* The loop has a wake-up pending and drains all. */
+		if (srv->done_tail)
 			srv->done_tail->next = job;
-			srv->done_tail = job;
+		else
+			srv->done_head = job;
+		srv->done_tail = job;
+		/* A busy loop drains the list before it sleeps: only an idle
+		 * one needs the eventfd (once per sleep). */
+		if (!srv->loop_idle || srv->wake_sent)
 			continue;
-		}
-		srv->done_head = srv->done_tail = job;
+		srv->wake_sent = true;
 		pthread_mutex_unlock(&srv->lock);
 		wake_loop(srv);
 		pthread_mutex_lock(&srv->lock);
@@ -171,6 +175,26 @@ void rpc_drain_done(struct rpc_server *srv)
 		rpc_conn_unref(c);
 		job = next;
 	}
+}
+
+bool rpc_loop_before_sleep(struct rpc_server *srv)
+{
+	bool pending;
+
+	pthread_mutex_lock(&srv->lock);
+	pending = srv->done_head != NULL;
+	srv->loop_idle = !pending;
+	pthread_mutex_unlock(&srv->lock);
+	if (pending)
+		rpc_drain_done(srv);
+	return pending;
+}
+
+void rpc_loop_after_sleep(struct rpc_server *srv)
+{
+	pthread_mutex_lock(&srv->lock);
+	srv->loop_idle = false;
+	pthread_mutex_unlock(&srv->lock);
 }
 
 int rpc_server_submit(struct rpc_server *srv, void (*fn)(void *arg), void *arg)
