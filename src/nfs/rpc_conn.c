@@ -1,0 +1,349 @@
+/* rpc_conn.c: one client connection (or a UDP socket) on the event-loop
+ * thread: reading records, queueing and sending replies (zero-copy data
+ * by splice from a pipe), flow control by in-flight count and memory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "nfs/rpc_internal.h"
+#include "util/log.h"
+
+#define READ_BUDGET 16          /* records per wakeup per connection */
+#define SEND_BUDGET (8u << 20)  /* bytes per wakeup per connection */
+#define UDP_MAX 65536
+
+static const uint8_t zeros[4];
+
+struct rpc_conn *rpc_conn_new(struct rpc_server *srv, int fd, bool udp)
+{
+	struct rpc_conn *c = calloc(1, sizeof(*c));
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!c)
+		return NULL;
+	c->kind = EP_CONN;
+	c->srv = srv;
+	c->fd = fd;
+	c->udp = udp;
+	c->refs = 1;
+	c->events = EPOLLIN;
+	rpc_record_init(&c->rd, srv->cfg.max_record);
+	ev.data.ptr = c;
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		error_errno("rpc: epoll_ctl");
+		free(c);
+		return NULL;
+	}
+	c->all_next = srv->conns;
+	if (srv->conns)
+		srv->conns->all_prev = c;
+	srv->conns = c;
+	srv->nconns++;
+	return c;
+}
+
+void rpc_conn_unref(struct rpc_conn *c)
+{
+	struct rpc_server *srv = c->srv;
+
+	if (--c->refs)
+		return;
+	if (c->all_prev)
+		c->all_prev->all_next = c->all_next;
+	else
+		srv->conns = c->all_next;
+	if (c->all_next)
+		c->all_next->all_prev = c->all_prev;
+	srv->nconns--;
+	/* Freed after the current epoll batch, which may still name it. */
+	c->all_next = srv->graveyard;
+	srv->graveyard = c;
+}
+
+void rpc_conns_bury(struct rpc_server *srv)
+{
+	while (srv->graveyard) {
+		struct rpc_conn *c = srv->graveyard;
+
+		srv->graveyard = c->all_next;
+		free(c);
+	}
+}
+
+static void drop_replies(struct rpc_conn *c)
+{
+	while (c->out_head) {
+		struct rpc_reply *r = c->out_head;
+
+		c->out_head = r->next;
+		rpc_reply_free(c->srv, r);
+		c->inflight--;
+	}
+	c->out_tail = NULL;
+}
+
+void rpc_conn_close(struct rpc_conn *c)
+{
+	struct rpc_server *srv = c->srv;
+	unsigned dropped;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	atomic_fetch_sub(&srv->buffered, rpc_record_buffered(&c->rd));
+	rpc_record_free(&c->rd);
+	drop_replies(c);
+	dropped = rpc_dequeue_conn(srv, c);
+	c->inflight -= dropped;
+	c->refs -= dropped;
+	rpc_conn_unref(c);
+}
+
+static bool can_read(const struct rpc_conn *c)
+{
+	unsigned cap = c->srv->cfg.max_inflight * (c->udp ? 4 : 1);
+
+	return c->inflight < cap && !c->srv->paused_mem;
+}
+
+void rpc_conn_update_events(struct rpc_conn *c)
+{
+	uint32_t want = (can_read(c) ? EPOLLIN : 0) | (c->out_head ? EPOLLOUT : 0);
+	struct epoll_event ev = { .events = want, .data.ptr = c };
+
+	if (c->dead || want == c->events)
+		return;
+	if (epoll_ctl(c->srv->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->events = want;
+}
+
+void rpc_conns_resume(struct rpc_server *srv)
+{
+	srv->paused_mem = false;
+	for (struct rpc_conn *c = srv->conns; c; c = c->all_next)
+		rpc_conn_update_events(c);
+}
+
+static void check_memory(struct rpc_server *srv)
+{
+	if (!srv->paused_mem && atomic_load(&srv->buffered) > srv->cfg.max_buffered) {
+		srv->paused_mem = true;
+		rpc_warn_once(srv, 4, "buffered requests reached the memory cap: reading paused");
+	}
+}
+
+static void read_udp(struct rpc_conn *c)
+{
+	struct rpc_server *srv = c->srv;
+
+	for (int i = 0; i < READ_BUDGET && can_read(c); i++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		uint8_t *buf = malloc(UDP_MAX);
+		ssize_t n;
+
+		if (!buf)
+			return;
+		n = recvfrom(c->fd, buf, UDP_MAX, MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&peer, &plen);
+		if (n < 0 || n > UDP_MAX) {
+			free(buf);
+			if (n < 0)
+				return;
+			STAT_ADD(srv, oversized, 1);
+			continue;
+		}
+		atomic_fetch_add(&srv->buffered, UDP_MAX);
+		rpc_handle_record(c, buf, (size_t)n, UDP_MAX, &peer, plen);
+		check_memory(srv);
+	}
+}
+
+static void read_tcp(struct rpc_conn *c)
+{
+	struct rpc_server *srv = c->srv;
+	int records = 0;
+
+	while (records < READ_BUDGET && can_read(c) && !c->dead) {
+		size_t before = rpc_record_buffered(&c->rd), want, len;
+		enum rpc_record_status st;
+		uint8_t *dst, *rec;
+		ssize_t n;
+
+		rpc_record_want(&c->rd, &dst, &want);
+		n = want ? recv(c->fd, dst, want, MSG_DONTWAIT) : 0;
+		if (want && n <= 0) {
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			rpc_conn_close(c); /* EOF or a reset */
+			return;
+		}
+		st = rpc_record_got(&c->rd, (size_t)n);
+		atomic_fetch_add(&srv->buffered, rpc_record_buffered(&c->rd) - before);
+		if (st < 0) {
+			STAT_ADD(srv, oversized, 1);
+			rpc_warn_once(srv, 5, "a record over the size limit: connection closed");
+			rpc_conn_close(c);
+			return;
+		}
+		if (st != RPC_RECORD_DONE)
+			continue;
+		before = rpc_record_buffered(&c->rd);
+		rec = rpc_record_take(&c->rd, &len);
+		if (!rec) {
+			rpc_conn_close(c);
+			return;
+		}
+		rpc_handle_record(c, rec, len, before, &c->peer, c->peer_len);
+		records++;
+		check_memory(srv);
+	}
+}
+
+void rpc_conn_readable(struct rpc_conn *c)
+{
+	if (c->udp)
+		read_udp(c);
+	else
+		read_tcp(c);
+	if (!c->dead)
+		rpc_conn_update_events(c);
+}
+
+static void send_udp(struct rpc_conn *c, struct rpc_reply *r)
+{
+	/* One datagram: enc without its record mark (data was copied in). */
+	if (sendto(c->fd, r->enc.buf + 4, r->enc.len - 4, MSG_DONTWAIT | MSG_NOSIGNAL,
+		   (struct sockaddr *)&r->peer, r->peer_len) < 0)
+		STAT_ADD(c->srv, dropped, 1);
+	rpc_reply_free(c->srv, r);
+	c->inflight--;
+}
+
+/* Sends what it can of one reply: 1 when it is all out, 0 when the socket
+ * is full, -1 on a socket error. */
+static int send_one(struct rpc_conn *c, struct rpc_reply *r, size_t *budget)
+{
+	bool more_after = r->next != NULL;
+	ssize_t n;
+
+	while (r->sent < r->enc.len) {
+		int more = (r->data_len || more_after) ? MSG_MORE : 0;
+
+		n = send(c->fd, r->enc.buf + r->sent, r->enc.len - r->sent,
+			 MSG_DONTWAIT | MSG_NOSIGNAL | more);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		r->sent += (size_t)n;
+		*budget -= *budget < (size_t)n ? *budget : (size_t)n;
+	}
+	while (r->data_sent < r->data_len) {
+		unsigned flags = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
+
+		if (r->data_pad || more_after)
+			flags |= SPLICE_F_MORE;
+		n = splice(r->pipe_rd, NULL, c->fd, NULL, r->data_len - r->data_sent, flags);
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (n == 0)
+			return -1;
+		r->data_sent += (size_t)n;
+		STAT_ADD(c->srv, spliced_bytes, (uint64_t)n);
+		*budget -= *budget < (size_t)n ? *budget : (size_t)n;
+	}
+	while (r->pad_sent < r->data_pad) {
+		n = send(c->fd, zeros, r->data_pad - r->pad_sent,
+			 MSG_DONTWAIT | MSG_NOSIGNAL | (more_after ? MSG_MORE : 0));
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		r->pad_sent += (uint32_t)n;
+	}
+	return 1;
+}
+
+static void flush(struct rpc_conn *c)
+{
+	size_t budget = SEND_BUDGET;
+
+	while (c->out_head && budget) {
+		struct rpc_reply *r = c->out_head;
+		int rc = send_one(c, r, &budget);
+
+		if (rc < 0) {
+			rpc_conn_close(c);
+			return;
+		}
+		if (rc == 0)
+			break;
+		c->out_head = r->next;
+		if (!c->out_head)
+			c->out_tail = NULL;
+		rpc_reply_free(c->srv, r);
+		c->inflight--;
+	}
+	rpc_conn_update_events(c);
+}
+
+void rpc_conn_writable(struct rpc_conn *c)
+{
+	flush(c);
+}
+
+void rpc_conn_queue_reply(struct rpc_conn *c, struct rpc_reply *r)
+{
+	r->next = NULL;
+	r->accounted = r->enc.cap;
+	atomic_fetch_add(&c->srv->buffered, r->accounted);
+	if (c->dead) {
+		rpc_reply_free(c->srv, r);
+		c->inflight--;
+		return;
+	}
+	if (c->udp) {
+		send_udp(c, r);
+		rpc_conn_update_events(c);
+		return;
+	}
+	if (c->out_tail)
+		c->out_tail->next = r;
+	else
+		c->out_head = r;
+	c->out_tail = r;
+	/* Queued behind others: the writable event sends it. */
+	if (c->out_head == r)
+		flush(c);
+	else
+		rpc_conn_update_events(c);
+}
+
+void rpc_accept(struct rpc_server *srv, struct rpc_listener *l)
+{
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int one = 1, fd;
+		struct rpc_conn *c;
+
+		fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (srv->nconns >= RPC_MAX_CONNS) {
+			rpc_warn_once(srv, 6, "too many connections: refusing new ones");
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c = rpc_conn_new(srv, fd, false);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		c->peer = peer;
+		c->peer_len = plen;
+	}
+}
