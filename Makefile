@@ -7,7 +7,7 @@ CFLAGS  ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter
 BASEFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -MMD -MP -pthread
 PYTHON  ?= /usr/bin/python3
-LIBS    := -pthread -lutil -luring -lseccomp -lz -lzstd -llz4 -ljansson
+LIBS    := -pthread -lutil -luring -lseccomp -lz -lzstd -llz4 -ljansson -lnettle
 
 SRCS      := $(shell find src -name '*.c' | sort)
 ASMS      := $(shell find src -name '*.S' | sort)

@@ -14,6 +14,7 @@ static const struct command {
 	{ "ctl", cmd_ctl, "send a command to a running VM's control socket" },
 	{ "memd", cmd_memd, "move memory between running VMs within a host budget" },
 	{ "dump-info", cmd_dump_info, "print what a crash dump holds (vCPUs, memory, messages)" },
+	{ "nfsd", cmd_nfsd, "serve a directory over NFSv3 (zero-copy reads)" },
 };
 
 static void usage(FILE *out)

@@ -7,5 +7,6 @@ int cmd_vhost_user(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_memd(int argc, char **argv);
 int cmd_dump_info(int argc, char **argv);
+int cmd_nfsd(int argc, char **argv);
 
 #endif
