@@ -167,6 +167,11 @@ void nlm_service_free(struct nlm_service *s)
 		pthread_join(s->thread, NULL);
 	}
 	pthread_mutex_lock(&s->mu);
+	info("nlm: %llu locks granted, %llu blocked, %llu denied; %llu GRANTED callbacks answered, "
+	     "%llu failed; %llu malformed calls", (unsigned long long)s->stats.granted,
+	     (unsigned long long)s->stats.blocked, (unsigned long long)s->stats.denied,
+	     (unsigned long long)s->stats.callbacks, (unsigned long long)s->stats.callback_failures,
+	     (unsigned long long)s->stats.bad_args);
 	release_everything(s);
 	pthread_mutex_unlock(&s->mu);
 	nsm_state_close(&s->nsm);
