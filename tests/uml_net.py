@@ -25,12 +25,15 @@ def available():
 
 class NetNs:
     def __init__(self, tag, tap="kvtap0", host_addr=HOST_ADDR, prefix=PREFIX):
+        """tap=None: loopback only."""
         self.name = f"kvmini-{tag}-{os.getpid()}"
         self.tap = tap
         self.host_addr = host_addr
         subprocess.run(["ip", "netns", "add", self.name], check=True)
         try:
             self.ip("link", "set", "lo", "up")
+            if tap is None:
+                return
             self.ip("tuntap", "add", "dev", tap, "mode", "tap")
             self.ip("addr", "add", f"{host_addr}/{prefix}", "dev", tap)
             self.ip("link", "set", tap, "up")

@@ -154,7 +154,7 @@ static int run_job(struct nlm_service *s, struct nlm_job *j, struct xdr_enc *res
 
 static long backoff_ms(unsigned failures, long max)
 {
-	long ms = 500L << (failures < 6 ? failures : 6);
+	long ms = 250L << (failures < 6 ? failures : 6);
 
 	return ms > max ? max : ms;
 }
@@ -187,7 +187,7 @@ static void granted_done(struct nlm_service *s, struct nlm_job *j, int rc, struc
 		nlm_release_grant(s, w);
 		return;
 	}
-	w->next_cb_ms = nlm_now_ms() + backoff_ms(w->cb_failures, 8000);
+	w->next_cb_ms = nlm_now_ms() + backoff_ms(w->cb_failures, 4000);
 	pthread_cond_signal(&s->wake);
 }
 

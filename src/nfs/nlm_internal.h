@@ -30,7 +30,7 @@
 #define NLM_MAX_WAITERS 4096
 #define NLM_CALLBACK_THREADS 4
 #define NLM_CALLBACK_TIMEOUT_MS 3000
-#define NLM_CALLBACK_TRIES 6
+#define NLM_CALLBACK_TRIES 5
 #define NLM_POLL_MS 20
 #define NSM_NOTIFY_TRIES 8
 
@@ -106,7 +106,7 @@ struct nlm_job {
 };
 
 struct nlm_stats_counters {
-	uint64_t granted, denied, blocked, callbacks, callback_failures, bad_args;
+	uint64_t granted, reclaimed, denied, blocked, callbacks, callback_failures, bad_args;
 };
 
 struct nlm_service {

@@ -304,6 +304,7 @@ static enum nlm_stat lock_owned(struct nlm_service *s, const struct nlm_request 
 			nlm_waiter_free(s, w);
 		note_client(s, rq, o);
 		s->stats.granted++;
+		s->stats.reclaimed += a->reclaim;
 		return NLM_GRANTED;
 	}
 	if ((rc == -EAGAIN || rc == -EACCES) && a->block) {

@@ -159,16 +159,17 @@ void nlm_service_free(struct nlm_service *s)
 {
 	if (!s)
 		return;
+	nlm_callbacks_stop(s);
 	if (s->started) {
-		nlm_callbacks_stop(s);
 		pthread_mutex_lock(&s->mu);
 		pthread_cond_signal(&s->wake);
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->thread, NULL);
 	}
 	pthread_mutex_lock(&s->mu);
-	info("nlm: %llu locks granted, %llu blocked, %llu denied; %llu GRANTED callbacks answered, "
-	     "%llu failed; %llu malformed calls", (unsigned long long)s->stats.granted,
+	info("nlm: %llu locks granted (%llu reclaimed), %llu blocked, %llu denied; %llu GRANTED "
+	     "callbacks answered, %llu failed; %llu malformed calls",
+	     (unsigned long long)s->stats.granted, (unsigned long long)s->stats.reclaimed,
 	     (unsigned long long)s->stats.blocked, (unsigned long long)s->stats.denied,
 	     (unsigned long long)s->stats.callbacks, (unsigned long long)s->stats.callback_failures,
 	     (unsigned long long)s->stats.bad_args);
