@@ -173,6 +173,19 @@ def test_cancel(env):
     assert st == N.GRANTED_OK
 
 
+def test_deadlock_is_refused(env):
+    assert lock(env, "a", 1) == N.GRANTED_OK
+    assert lock(env, "b", 2) == N.GRANTED_OK
+    assert lock(env, "c", 3) == N.GRANTED_OK
+    assert lock(env, "b", 1, block=True) == N.BLOCKED     # 1 waits for 2
+    assert lock(env, "c", 2, block=True) == N.BLOCKED     # 2 waits for 3
+    assert lock(env, "a", 3, block=True) == N.DEADLCK     # 3 would wait for 1
+    assert lock(env, "a", 4, block=True) == N.BLOCKED     # no cycle through 4
+    for name, svid in (("a", 1), ("b", 2), ("c", 3)):
+        assert unlock(env, name, svid) == N.GRANTED_OK
+    assert env.client.wait_call(N.GRANTED)
+
+
 def test_refused_callback_takes_the_lock_back(env):
     """The client answers GRANTED with "nobody waits for that here": the
     server releases the grant and gives the owner back what it held."""

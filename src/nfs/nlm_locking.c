@@ -283,6 +283,49 @@ denied:
 	return NLM_DENIED;
 }
 
+#define DEADLOCK_SEARCH_MAX 256
+
+static bool note_owner(const void **seen, unsigned *n, const void *o)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if (seen[i] == o)
+			return true;
+	if (*n >= DEADLOCK_SEARCH_MAX)
+		return false;
+	seen[(*n)++] = o;
+	return true;
+}
+
+/* Would `o` waiting for `r` on `f` close a cycle of NLM owners waiting for
+ * each other (across files)? Follows the holders of conflicting locks to
+ * the requests they are queued for, and those requests' holders. The
+ * search is bounded; past the bound it answers no. */
+static bool would_deadlock(struct nlm_service *s, struct nlm_file *f, const struct nlm_owner *o,
+			   const struct nlm_range *r)
+{
+	const void *seen[DEADLOCK_SEARCH_MAX];
+	unsigned n = 0;
+
+	for (const struct nlm_lock *l = f->table.locks; l; l = l->next)
+		if (l->owner != o && nlm_ranges_conflict(&l->r, r) && !note_owner(seen, &n, l->owner))
+			return false;
+	for (unsigned next = 0; next < n; next++) {
+		for (const struct nlm_waiter *w = s->waiters; w; w = w->next) {
+			if (w->owner != seen[next] || w->state != NLM_W_QUEUED)
+				continue;
+			for (const struct nlm_lock *l = w->file->table.locks; l; l = l->next) {
+				if (l->owner == w->owner || !nlm_ranges_conflict(&l->r, &w->blk.r))
+					continue;
+				if (l->owner == o)
+					return true;
+				if (!note_owner(seen, &n, l->owner))
+					return false;
+			}
+		}
+	}
+	return false;
+}
+
 static enum nlm_stat lock_owned(struct nlm_service *s, const struct nlm_request *rq,
 				struct nlm_file *f, struct nlm_owner *o, int path_fd)
 {
@@ -309,6 +352,11 @@ static enum nlm_stat lock_owned(struct nlm_service *s, const struct nlm_request 
 	}
 	if ((rc == -EAGAIN || rc == -EACCES) && a->block) {
 		if (!w) {
+			if (would_deadlock(s, f, o, &r)) {
+				nlm_handle_put(s, f, h);
+				s->stats.denied++;
+				return NLM_DEADLCK;
+			}
 			if (s->nwaiters >= NLM_MAX_WAITERS) {
 				nlm_handle_put(s, f, h);
 				return NLM_DENIED_NOLOCKS;
