@@ -83,8 +83,10 @@ class Guest:
     """UML booted in the namespace with `script` after the network, rpcbind,
     rpc.statd and the NFS mount of the export on /mnt are up."""
 
-    def __init__(self, ns, workdir, export, script, mount_opts=""):
+    def __init__(self, ns, workdir, export, script, mount_opts="", tap=None,
+                 addr=uml_net.GUEST_ADDR, hostname="nfsguest"):
         workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
         files = {"/bin/locktool": build_locktool(workdir)}
         for prog in GUEST_PROGRAMS:
             files.update(uml_net.program_files(prog))
@@ -101,9 +103,9 @@ class Guest:
                 f"mountproto=tcp,port=2049,mountport=2049{mount_opts}")
         prologue = f"""
 ip link set lo up
-ip addr add {uml_net.GUEST_ADDR}/{uml_net.PREFIX} dev eth0
+ip addr add {addr}/{uml_net.PREFIX} dev eth0
 ip link set eth0 up
-hostname nfsguest
+hostname {hostname}
 mkdir -p /run/rpcbind /var/lib/nfs/sm /var/lib/nfs/sm.bak /var/run
 rpcbind -w
 rpc.statd -L
@@ -113,7 +115,7 @@ mount -t nfs -o {opts} {uml_net.HOST_ADDR}:{export} /mnt && echo NFS_MOUNTED
         initrd = uml.build_initramfs(workdir, prologue + script + epilogue, modules=NFS_MODULES,
                                      files=files)
         args = [uml.UML, "mem=256M", f"initrd={initrd}", "con=null", "con0=fd:0,fd:1", "quiet",
-                f"eth0=tuntap,{ns.tap}"]
+                f"eth0=tuntap,{tap or ns.taps[0]}"]
         self.out = b""
         self.cv = threading.Condition()
         self.proc = ns.popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -24,10 +24,10 @@ pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 
 @pytest.fixture
-def rig(tmp_path):
+def rig(tmp_path, request):
     export = tmp_path / "export"
     export.mkdir()
-    ns = uml_net.NetNs("nfsuml")
+    ns = uml_net.NetNs("nfsuml", taps=getattr(request, "param", 1))
     servers, guests = [], []
 
     class Rig:
@@ -41,8 +41,8 @@ def rig(tmp_path):
         servers.append(s)
         return s
 
-    def guest(script, **kw):
-        g = nfs_guest.Guest(ns, tmp_path, export, script, **kw)
+    def guest(script, workdir=tmp_path, **kw):
+        g = nfs_guest.Guest(ns, workdir, export, script, **kw)
         guests.append(g)
         return g
 
@@ -238,3 +238,38 @@ echo RECLAIM_DONE
     assert "may reclaim locks" in log and "notified 10.0.2.15" in log, log
     m = re.search(r"locks granted \((\d+) reclaimed\)", log)
     assert m and int(m.group(1)) >= 1, log
+
+
+@pytest.mark.parametrize("rig", [2], indirect=True)
+def test_lock_passes_between_two_guests(rig):
+    """Two Linux clients: the second's F_SETLKW blocks on the server until
+    the first unlocks, then the server's GRANTED callback wakes it."""
+    (rig.export / "between.lock").write_bytes(b"\0" * 4096)
+    srv = rig.server()
+    holder = rig.guest("""
+locktool holdfile /mnt/between.lock 0 0 /tmp/release &
+HOLDER=$!
+read line
+touch /tmp/release
+wait $HOLDER
+echo HOLDER_DONE
+""", workdir=rig.tmp / "a", tap=rig.ns.taps[0], addr="10.0.2.15", hostname="guest-a")
+    holder.wait_for("LOCKED", timeout=120)
+    waiter = rig.guest("""
+locktool wait /mnt/between.lock 0 0 100
+echo WAITER_DONE
+""", workdir=rig.tmp / "b", tap=rig.ns.taps[1], addr="10.0.2.16", hostname="guest-b")
+    waiter.wait_for("WAITING", timeout=120)
+    time.sleep(1.0)  # blocked on the server, not in either guest
+    holder.type("release")
+    waiter.wait_for("GOT_AT", timeout=60)
+    out_a, out_b = holder.finish(), waiter.finish()
+    assert "HOLDER_DONE" in out_a and "WAITER_DONE" in out_b, out_a + out_b
+    _, unlock_rt = stamp(out_a, "UNLOCK_AT")
+    _, got_rt = stamp(out_b, "GOT_AT")
+    print(f"\nguest-b F_SETLKW granted {(got_rt - unlock_rt) / 1000:.2f} ms after guest-a "
+          "unlocked (the two guests' wall clocks)")
+    assert srv.stop() == 0
+    log = srv.log_text()
+    m = re.search(r"(\d+) blocked, \d+ denied; (\d+) GRANTED callbacks answered, (\d+) failed", log)
+    assert m and int(m.group(1)) >= 1 and int(m.group(2)) >= 1 and int(m.group(3)) == 0, log

@@ -24,19 +24,29 @@ def available():
 
 
 class NetNs:
-    def __init__(self, tag, tap="kvtap0", host_addr=HOST_ADDR, prefix=PREFIX):
-        """tap=None: loopback only."""
+    def __init__(self, tag, tap="kvtap0", host_addr=HOST_ADDR, prefix=PREFIX, taps=1):
+        """tap=None: loopback only. taps > 1: that many TAP devices (tap0,
+        tap1, ...) on a bridge that holds the host address, one per guest."""
         self.name = f"kvmini-{tag}-{os.getpid()}"
         self.tap = tap
+        self.taps = [tap] if taps == 1 else [f"{tap}{i}" for i in range(taps)]
         self.host_addr = host_addr
         subprocess.run(["ip", "netns", "add", self.name], check=True)
         try:
             self.ip("link", "set", "lo", "up")
             if tap is None:
                 return
-            self.ip("tuntap", "add", "dev", tap, "mode", "tap")
-            self.ip("addr", "add", f"{host_addr}/{prefix}", "dev", tap)
-            self.ip("link", "set", tap, "up")
+            for t in self.taps:
+                self.ip("tuntap", "add", "dev", t, "mode", "tap")
+            owner = self.taps[0]
+            if taps > 1:
+                owner = "kvbr0"
+                self.ip("link", "add", owner, "type", "bridge")
+                for t in self.taps:
+                    self.ip("link", "set", t, "master", owner)
+                    self.ip("link", "set", t, "up")
+            self.ip("addr", "add", f"{host_addr}/{prefix}", "dev", owner)
+            self.ip("link", "set", owner, "up")
         except Exception:
             self.close()
             raise
