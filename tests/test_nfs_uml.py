@@ -236,8 +236,8 @@ echo RECLAIM_DONE
     assert srv2.stop() == 0
     log = srv2.log_text()
     assert "may reclaim locks" in log and "notified 10.0.2.15" in log, log
-    m = re.search(r"locks granted \((\d+) reclaimed\)", log)
-    assert m and int(m.group(1)) >= 1, log
+    reclaimed = re.findall(r"locks granted \((\d+) reclaimed\)", log)
+    assert reclaimed and int(reclaimed[-1]) >= 1, log  # the restarted server's count
 
 
 @pytest.mark.parametrize("rig", [2], indirect=True)
