@@ -22,7 +22,7 @@ SANFLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sa
 
 UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
 
-.PHONY: all test check demo deps test-deps clean guests
+.PHONY: all test check demo deps test-deps clean guests fuzz
 all: build/kvmini guests
 
 include tests/guests/guests.mk
@@ -56,6 +56,15 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_OBJS)
 
 test: build/kvmini build/asan/kvmini guests $(UNIT_BINS)
 	KVMINI=$(CURDIR)/build/asan/kvmini $(PYTHON) -m pytest -ra tests
+
+# libFuzzer target for the NFS server's RPC/XDR decoding (needs clang).
+FUZZ_SRCS := tests/fuzz/rpc_fuzz.c src/nfs/xdr.c src/nfs/rpc_msg.c src/nfs/rpc_record.c src/nfs/fh.c
+fuzz: build/fuzz/rpc_fuzz
+
+build/fuzz/rpc_fuzz: $(FUZZ_SRCS) $(wildcard src/nfs/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $@ $(FUZZ_SRCS) -lnettle
 
 deps:
 	scripts/install-deps.sh build

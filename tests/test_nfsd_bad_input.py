@@ -242,7 +242,7 @@ def udp_call(port, prog, vers, proc, args=b"", xid=77):
 
 
 def test_udp(env):
-    srv, _, _ = env
+    srv, export, _ = env
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for junk in (b"", b"\1\2\3", os.urandom(1000)):
         s.sendto(junk, ("127.0.0.1", srv.port))
@@ -260,6 +260,18 @@ def test_udp(env):
     assert r.body.u32() == 0
     r.body.post_attr()
     assert r.body.u32() == 6 and r.body.u32() == 1 and r.body.opaque() == b"inside"
+    # A larger READ: header and spliced data in one datagram, cut to 32 KiB.
+    big = os.urandom(40001)
+    (export / "big").write_bytes(big)
+    r = udp_call(srv.port, NFS, 3, 3, Packer().opaque(root).opaque("big").bytes())
+    fh = r.body.u32() == 0 and r.body.opaque()
+    for offset, want in ((0, 32768), (32768, 40001 - 32768), (39999, 2)):
+        r = udp_call(srv.port, NFS, 3, 6, Packer().opaque(fh).u64(offset).u32(65536).bytes())
+        assert r.body.u32() == 0
+        r.body.post_attr()
+        count, eof = r.body.u32(), r.body.u32()
+        assert count == want and bool(eof) == (offset + want == 40001)
+        assert r.body.opaque() == big[offset:offset + want]
     assert udp_call(srv.port, 424242, 1, 0).stat == PROG_UNAVAIL
     still_serving(srv)
 
@@ -288,3 +300,89 @@ def test_streaming_client_does_not_starve_another(env):
     assert got == 64
     greedy.close()
     assert NFS3ERR_BADHANDLE == 10001
+
+
+def test_memory_cap_pauses_without_deadlock(tmp_path):
+    """With a 2 MiB cap on buffered requests, a client pipelining 1 MiB
+    WRITEs (sent from a thread, not reading replies) and idle clients
+    holding half-sent records do not stop the server: every WRITE is
+    answered and another client is still served."""
+    import threading
+    export = tmp_path / "export"
+    export.mkdir()
+    srv = Nfsd(export, tmp_path / "state", "--no-root-squash", "--max-buffered", "2M",
+               "--max-inflight", "64", "--threads", "2")
+    try:
+        idle = []
+        for _ in range(4):  # announce 1 MiB records, send 1 KiB of them
+            s = socket.create_connection(("127.0.0.1", srv.port))
+            s.sendall(struct.pack(">I", 0x80000000 | (1 << 20)) + b"\0" * 1024)
+            idle.append(s)
+        greedy = Rpc(srv.port)
+        _, root = greedy.mount(srv.export)
+        _, fh = greedy.create(root, "sink")
+        chunk = os.urandom(1 << 20)
+        calls = []
+        for i in range(24):
+            greedy.xid += 1
+            calls.append(record_bytes(call_header(greedy.xid, NFS, 3, 7, greedy.cred) +
+                                      Packer().opaque(fh).u64(i << 20).u32(1 << 20).u32(0)
+                                      .opaque(chunk).bytes()))
+        sender = threading.Thread(target=lambda: greedy.sock.sendall(b"".join(calls)))
+        sender.start()
+        polite = Rpc(srv.port, timeout=30)
+        for _ in range(20):
+            assert polite.getattr(root)[0] == 0
+        polite.close()
+        for _ in range(24):
+            r = Reply(greedy.recv_record())
+            assert r.stat == 0 and r.body.u32() == 0
+        sender.join(timeout=60)
+        assert (export / "sink").stat().st_size == 24 << 20
+        greedy.close()
+        for s in idle:
+            s.close()
+    finally:
+        status, err = srv.stop()
+    assert status == 0, err
+    assert "AddressSanitizer" not in err, err
+
+
+def record_bytes(payload):
+    return struct.pack(">I", 0x80000000 | len(payload)) + payload
+
+
+def test_large_writes_spliced_and_lying_ones_refused(env):
+    """WRITEs over 16 KiB go socket -> pipe -> file: check odd sizes,
+    a count shorter than the data, a data length running past the record,
+    and a client that leaves in the middle of the data."""
+    srv, export, _ = env
+    rpc = Rpc(srv.port)
+    _, root = rpc.mount(srv.export)
+    _, fh = rpc.create(root, "bulk")
+    blob = os.urandom(100003)
+    st, (count, _, _) = rpc.write(fh, 0, blob)
+    assert st == 0 and count == len(blob)
+    assert (export / "bulk").read_bytes() == blob
+    # count 100 of 40000 bytes: only 100 are written.
+    args = Packer().opaque(fh).u64(200000).u32(100).u32(2).opaque(blob[:40000]).bytes()
+    r = rpc.call_raw(NFS, 3, 7, args)
+    assert r.stat == 0 and r.body.u32() == 0
+    assert (export / "bulk").stat().st_size == 200100
+    # The data length says 1 MiB, the record holds 20 KiB.
+    args = Packer().opaque(fh).u64(0).u32(1 << 20).u32(0).u32(1 << 20).bytes() + b"z" * 20000
+    assert rpc.call_raw(NFS, 3, 7, args).stat == GARBAGE_ARGS
+    # More than NFS3_MAX_IO.
+    args = Packer().opaque(fh).u64(0).u32(100).u32(0).u32((1 << 20) + 4).bytes() + b"z" * 20000
+    assert rpc.call_raw(NFS, 3, 7, args).stat == GARBAGE_ARGS
+    st, (data, _) = rpc.read(fh, 0, 200)
+    assert data == blob[:200]
+    rpc.close()
+    # Half the data, then gone.
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    payload = call_header(5, NFS, 3, 7, auth_sys()) + \
+        Packer().opaque(fh).u64(0).u32(65536).u32(0).opaque(b"q" * 65536).bytes()
+    s.sendall(struct.pack(">I", 0x80000000 | len(payload)) + payload[:30000])
+    s.close()
+    still_serving(srv)
+    assert (export / "bulk").read_bytes()[:200] == blob[:200]

@@ -38,8 +38,8 @@ static void usage(FILE *out)
 		"  --threads N          worker threads for file-system calls (default 8)\n"
 		"  --max-inflight N     calls per connection queued or running before it is no\n"
 		"                       longer read (default 16)\n"
-		"  --max-buffered SIZE  memory for buffered requests and replies over all\n"
-		"                       connections before reading pauses (default 256M)\n"
+		"  --max-buffered SIZE  bytes of requests held for the workers, over all\n"
+		"                       connections, before reading pauses (default 256M)\n"
 		"On start it prints `nfsd: port=N portmap=M` on stdout.\n");
 }
 

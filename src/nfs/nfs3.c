@@ -170,6 +170,7 @@ int nfs3_register(struct rpc_server *srv, struct nfs_export *exp)
 		.procs = nfs3_procs,
 		.nprocs = sizeof(nfs3_procs) / sizeof(nfs3_procs[0]),
 		.opaque = exp,
+		.bulk = nfs3_write_bulk,
 	};
 
 	return rpc_server_add_program(srv, &prog);

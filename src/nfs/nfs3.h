@@ -115,6 +115,7 @@ enum rpc_accept_stat nfs3_fsinfo(void *opaque, struct rpc_call *call, struct rpc
 enum rpc_accept_stat nfs3_pathconf(void *opaque, struct rpc_call *call, struct rpc_reply *r);
 enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_reply *r);
 enum rpc_accept_stat nfs3_write(void *opaque, struct rpc_call *call, struct rpc_reply *r);
+int nfs3_write_bulk(uint32_t proc, struct xdr_dec *d, uint32_t *len);
 enum rpc_accept_stat nfs3_commit(void *opaque, struct rpc_call *call, struct rpc_reply *r);
 enum rpc_accept_stat nfs3_lookup(void *opaque, struct rpc_call *call, struct rpc_reply *r);
 enum rpc_accept_stat nfs3_create(void *opaque, struct rpc_call *call, struct rpc_reply *r);

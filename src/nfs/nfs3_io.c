@@ -1,6 +1,7 @@
 /* nfs3_io.c: READ (file data spliced into the socket, never copied
- * through user space), WRITE (from the request buffer straight into the
- * file, UNSTABLE / DATA_SYNC / FILE_SYNC) and COMMIT. */
+ * through user space), WRITE (large data spliced from the socket through a
+ * pipe into the file, small data written from the request buffer;
+ * UNSTABLE / DATA_SYNC / FILE_SYNC) and COMMIT. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -105,6 +106,43 @@ static enum nfsstat3 write_all(int iofd, const uint8_t *data, uint32_t count, ui
 	return NFS3_OK;
 }
 
+/* Moves `count` bytes of bulk data from the call's pipe into the file
+ * (the socket's pages were spliced into the pipe; no user-space copy). */
+static enum nfsstat3 splice_all(int pipefd, int iofd, uint32_t count, uint64_t offset)
+{
+	loff_t off = (loff_t)offset;
+	uint32_t done = 0;
+
+	if (offset > INT64_MAX || count > INT64_MAX - offset)
+		return NFS3ERR_FBIG;
+	while (done < count) {
+		ssize_t n = splice(pipefd, NULL, iofd, &off, count - done, SPLICE_F_MOVE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return nfs3_errno(n < 0 ? errno : EIO);
+		done += (uint32_t)n;
+	}
+	return NFS3_OK;
+}
+
+/* WRITE3args up to the data's length word, for the RPC layer to splice
+ * the data itself (rpc_program.bulk); no other procedure has bulk data. */
+int nfs3_write_bulk(uint32_t proc, struct xdr_dec *d, uint32_t *len)
+{
+	uint32_t fhlen;
+
+	if (proc != 7)
+		return -1;
+	xdr_opaque_var(d, NFS3_FHSIZE, &fhlen);
+	xdr_u64(d);
+	xdr_u32(d);
+	xdr_u32(d);
+	*len = xdr_u32(d);
+	return d->err || *len > NFS3_MAX_IO ? -1 : 0;
+}
+
 enum rpc_accept_stat nfs3_write(void *opaque, struct rpc_call *call, struct rpc_reply *r)
 {
 	struct nfs_export *exp = opaque;
@@ -119,7 +157,14 @@ enum rpc_accept_stat nfs3_write(void *opaque, struct rpc_call *call, struct rpc_
 	offset = xdr_u64(&call->args);
 	count = xdr_u32(&call->args);
 	stable = xdr_u32(&call->args);
-	data = xdr_opaque_var(&call->args, NFS3_MAX_IO, &len);
+	if (call->has_bulk) {
+		data = NULL;
+		len = xdr_u32(&call->args);
+		if (len != call->bulk_len)
+			xdr_fail(&call->args);
+	} else {
+		data = xdr_opaque_var(&call->args, NFS3_MAX_IO, &len);
+	}
 	if (call->args.err || stable > FILE_SYNC || count > len) {
 		if (fd >= 0)
 			close(fd);
@@ -131,7 +176,8 @@ enum rpc_accept_stat nfs3_write(void *opaque, struct rpc_call *call, struct rpc_
 	if (st == NFS3_OK)
 		st = open_for_io(exp, call, fd, O_WRONLY, &iofd);
 	if (st == NFS3_OK)
-		st = write_all(iofd, data, count, offset);
+		st = data ? write_all(iofd, data, count, offset)
+			  : splice_all(call->bulk_pipe, iofd, count, offset);
 	if (st == NFS3_OK && stable == DATA_SYNC && fdatasync(iofd))
 		st = nfs3_errno(errno);
 	if (st == NFS3_OK && stable == FILE_SYNC && fsync(iofd))

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -31,7 +32,12 @@ struct rpc_conn *rpc_conn_new(struct rpc_server *srv, int fd, bool udp)
 	c->udp = udp;
 	c->refs = 1;
 	c->events = EPOLLIN;
+	c->bulk.pipe[0] = c->bulk.pipe[1] = -1;
 	rpc_record_init(&c->rd, srv->cfg.max_record);
+	if (srv->has_bulk && !udp) {
+		c->rd.peek_size = RPC_PEEK_SIZE;
+		c->rd.peek_min = RPC_BULK_MIN;
+	}
 	ev.data.ptr = c;
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev)) {
 		error_errno("rpc: epoll_ctl");
@@ -96,8 +102,8 @@ void rpc_conn_close(struct rpc_conn *c)
 	c->dead = true;
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
-	atomic_fetch_sub(&srv->buffered, rpc_record_buffered(&c->rd));
 	rpc_record_free(&c->rd);
+	rpc_pipe_put(srv, c->bulk.pipe);
 	drop_replies(c);
 	dropped = rpc_dequeue_conn(srv, c);
 	c->inflight -= dropped;
@@ -105,11 +111,16 @@ void rpc_conn_close(struct rpc_conn *c)
 	rpc_conn_unref(c);
 }
 
+/* A connection is read while it has room for more calls and the server
+ * is under its memory cap; one in the middle of a record may finish it
+ * (records become calls, which always complete and free their memory). */
 static bool can_read(const struct rpc_conn *c)
 {
 	unsigned cap = c->srv->cfg.max_inflight * (c->udp ? 4 : 1);
 
-	return c->inflight < cap && !c->srv->paused_mem;
+	if (c->inflight >= cap)
+		return false;
+	return !c->srv->paused_mem || (!c->udp && !rpc_record_idle(&c->rd));
 }
 
 void rpc_conn_update_events(struct rpc_conn *c)
@@ -159,49 +170,133 @@ static void read_udp(struct rpc_conn *c)
 			continue;
 		}
 		atomic_fetch_add(&srv->buffered, UDP_MAX);
-		rpc_handle_record(c, buf, (size_t)n, UDP_MAX, &peer, plen);
+		rpc_handle_record(c, buf, (size_t)n, UDP_MAX, &peer, plen, NULL);
 		check_memory(srv);
 	}
+}
+
+/* A whole record arrived: hand it (and its bulk pipe) to dispatch. */
+static int record_done(struct rpc_conn *c)
+{
+	struct rpc_server *srv = c->srv;
+	struct rpc_bulk *bulk = c->bulk.ready ? &c->bulk : NULL;
+	size_t len, acct = rpc_record_buffered(&c->rd);
+	uint8_t *rec = rpc_record_take(&c->rd, &len);
+
+	if (!rec)
+		return -1;
+	if (bulk)
+		acct += bulk->len;
+	c->bulk.ready = false;
+	atomic_fetch_add(&srv->buffered, acct);
+	rpc_handle_record(c, rec, len, acct, &c->peer, c->peer_len, bulk);
+	check_memory(srv);
+	return 0;
+}
+
+/* The first bytes of a long record arrived: if it is a call with bulk
+ * data (NFS WRITE), move the data bytes already read into a pipe and
+ * splice the rest from the socket. Returns 0 (either way) or -1. */
+static int start_bulk(struct rpc_conn *c)
+{
+	struct rpc_bulk *b = &c->bulk;
+	size_t off, have;
+	uint32_t len;
+	int cap;
+
+	if (!rpc_bulk_probe(c->srv, c->rd.buf, c->rd.len, &off, &len) || len < RPC_BULK_MIN)
+		return 0;
+	have = c->rd.len - off;
+	if (have > len || len - have > rpc_record_frag_left(&c->rd))
+		return 0; /* the data does not fit the record: the procedure refuses it */
+	if (rpc_pipe_get(c->srv, b->pipe))
+		return 0;
+	cap = fcntl(b->pipe[1], F_GETPIPE_SZ);
+	if (cap < 0 || (uint32_t)cap < len ||
+	    (have && write(b->pipe[1], c->rd.buf + off, have) != (ssize_t)have)) {
+		rpc_pipe_put(c->srv, b->pipe);
+		return 0;
+	}
+	c->rd.len = off; /* those bytes are in the pipe now */
+	b->len = len;
+	b->left = len - (uint32_t)have;
+	b->active = true;
+	if (b->left)
+		return 0;
+	b->active = false;
+	b->ready = true;
+	return 0;
+}
+
+/* Splices bulk data from the socket: 1 progress, 0 would block, -1 error. */
+static int splice_bulk(struct rpc_conn *c)
+{
+	struct rpc_bulk *b = &c->bulk;
+	enum rpc_record_status st;
+	ssize_t n = splice(c->fd, NULL, b->pipe[1], NULL, b->left, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return -1;
+	STAT_ADD(c->srv, spliced_in_bytes, (uint64_t)n);
+	b->left -= (uint32_t)n;
+	st = rpc_record_skip(&c->rd, (size_t)n);
+	if (st < 0)
+		return -1;
+	if (!b->left) {
+		b->active = false;
+		b->ready = true;
+	}
+	if (st == RPC_RECORD_DONE && record_done(c))
+		return -1;
+	return 1;
 }
 
 static void read_tcp(struct rpc_conn *c)
 {
 	struct rpc_server *srv = c->srv;
-	int records = 0;
+	int steps = 0;
 
-	while (records < READ_BUDGET && can_read(c) && !c->dead) {
-		size_t before = rpc_record_buffered(&c->rd), want, len;
+	while (steps++ < 4 * READ_BUDGET && can_read(c) && !c->dead) {
 		enum rpc_record_status st;
-		uint8_t *dst, *rec;
+		uint8_t *dst;
+		size_t want;
 		ssize_t n;
 
+		if (c->bulk.active) {
+			int rc = splice_bulk(c);
+
+			if (rc < 0)
+				rpc_conn_close(c);
+			if (rc <= 0)
+				return;
+			continue;
+		}
 		rpc_record_want(&c->rd, &dst, &want);
-		n = want ? recv(c->fd, dst, want, MSG_DONTWAIT) : 0;
-		if (want && n <= 0) {
+		if (!want) {
+			rpc_conn_close(c);
+			return;
+		}
+		n = recv(c->fd, dst, want, MSG_DONTWAIT);
+		if (n <= 0) {
 			if (n < 0 && (errno == EAGAIN || errno == EINTR))
 				break;
 			rpc_conn_close(c); /* EOF or a reset */
 			return;
 		}
 		st = rpc_record_got(&c->rd, (size_t)n);
-		atomic_fetch_add(&srv->buffered, rpc_record_buffered(&c->rd) - before);
 		if (st < 0) {
 			STAT_ADD(srv, oversized, 1);
 			rpc_warn_once(srv, 5, "a record over the size limit: connection closed");
 			rpc_conn_close(c);
 			return;
 		}
-		if (st != RPC_RECORD_DONE)
-			continue;
-		before = rpc_record_buffered(&c->rd);
-		rec = rpc_record_take(&c->rd, &len);
-		if (!rec) {
+		if ((st == RPC_RECORD_PEEK && start_bulk(c)) ||
+		    (st == RPC_RECORD_DONE && record_done(c))) {
 			rpc_conn_close(c);
 			return;
 		}
-		rpc_handle_record(c, rec, len, before, &c->peer, c->peer_len);
-		records++;
-		check_memory(srv);
 	}
 }
 
@@ -215,11 +310,45 @@ void rpc_conn_readable(struct rpc_conn *c)
 		rpc_conn_update_events(c);
 }
 
+/* Header, spliced data and padding as one corked datagram. */
+static int send_udp_spliced(struct rpc_conn *c, struct rpc_reply *r)
+{
+	int on = 1, off = 0, rc = 0;
+
+	if (setsockopt(c->fd, IPPROTO_UDP, UDP_CORK, &on, sizeof(on)))
+		return -1;
+	if (sendto(c->fd, r->enc.buf + 4, r->enc.len - 4, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE,
+		   (struct sockaddr *)&r->peer, r->peer_len) < 0)
+		rc = -1;
+	while (!rc && r->data_sent < r->data_len) {
+		ssize_t n = splice(r->pipe_rd, NULL, c->fd, NULL, r->data_len - r->data_sent,
+				   SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_MOVE);
+
+		if (n <= 0)
+			rc = -1;
+		else
+			r->data_sent += (size_t)n;
+	}
+	if (!rc && r->data_pad && send(c->fd, zeros, r->data_pad, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE) < 0)
+		rc = -1;
+	if (!rc)
+		STAT_ADD(c->srv, spliced_bytes, r->data_len);
+	/* Uncorking sends the datagram (a failed one goes out short and the
+	 * client drops it as undecodable, as it would a lost datagram). */
+	setsockopt(c->fd, IPPROTO_UDP, UDP_CORK, &off, sizeof(off));
+	return rc;
+}
+
 static void send_udp(struct rpc_conn *c, struct rpc_reply *r)
 {
-	/* One datagram: enc without its record mark (data was copied in). */
-	if (sendto(c->fd, r->enc.buf + 4, r->enc.len - 4, MSG_DONTWAIT | MSG_NOSIGNAL,
-		   (struct sockaddr *)&r->peer, r->peer_len) < 0)
+	int rc;
+
+	if (r->data_len)
+		rc = send_udp_spliced(c, r);
+	else
+		rc = sendto(c->fd, r->enc.buf + 4, r->enc.len - 4, MSG_DONTWAIT | MSG_NOSIGNAL,
+			    (struct sockaddr *)&r->peer, r->peer_len) < 0 ? -1 : 0;
+	if (rc)
 		STAT_ADD(c->srv, dropped, 1);
 	rpc_reply_free(c->srv, r);
 	c->inflight--;
@@ -297,8 +426,6 @@ void rpc_conn_writable(struct rpc_conn *c)
 void rpc_conn_queue_reply(struct rpc_conn *c, struct rpc_reply *r)
 {
 	r->next = NULL;
-	r->accounted = r->enc.cap;
-	atomic_fetch_add(&c->srv->buffered, r->accounted);
 	if (c->dead) {
 		rpc_reply_free(c->srv, r);
 		c->inflight--;

@@ -14,6 +14,10 @@
 #define RPC_MAX_LISTENERS 8
 #define RPC_MAX_CONNS 1024
 #define RPC_PIPE_POOL 64
+#define RPC_UDP_MAX_DATA 32768
+/* Bulk opaques (NFS WRITE data) at least this long are spliced in. */
+#define RPC_BULK_MIN 16384
+#define RPC_PEEK_SIZE 512
 
 enum rpc_ep_kind { EP_WAKE, EP_LISTEN, EP_CONN };
 
@@ -25,6 +29,7 @@ struct rpc_job {
 	const struct rpc_program *prog;
 	const struct rpc_proc *proc;
 	struct rpc_reply *reply;
+	int bulk_wr;             /* write end of call.bulk_pipe */
 	void (*task)(void *arg); /* a plain submitted task (no conn) */
 	void *task_arg;
 	struct rpc_job *next;
@@ -40,6 +45,14 @@ struct rpc_conn {
 	socklen_t peer_len;
 	struct rpc_record_reader rd;
 	struct rpc_reply *out_head, *out_tail;
+	/* A bulk opaque being spliced from the socket into a pipe. */
+	struct rpc_bulk {
+		bool active;     /* splicing */
+		bool ready;      /* all in the pipe, record not finished yet */
+		int pipe[2];
+		uint32_t len;
+		uint32_t left;
+	} bulk;
 	unsigned inflight;       /* event-loop thread only */
 	unsigned refs;           /* event-loop thread only */
 	uint32_t events;         /* registered with epoll */
@@ -71,6 +84,8 @@ struct rpc_server {
 	pthread_t *workers;
 	unsigned nworkers;
 	bool started;
+	bool loop_started;
+	bool has_bulk;           /* some procedure takes bulk data */
 	atomic_bool stopping;
 
 	pthread_mutex_t lock;
@@ -99,7 +114,11 @@ void rpc_warn_once(struct rpc_server *srv, unsigned bit, const char *msg);
 
 /* rpc_server.c */
 void rpc_handle_record(struct rpc_conn *conn, uint8_t *rec, size_t len, size_t acct,
-		       const struct sockaddr_storage *peer, socklen_t peer_len);
+		       const struct sockaddr_storage *peer, socklen_t peer_len, struct rpc_bulk *bulk);
+/* Finds whether a record's first bytes are a call with bulk data: stores
+ * where in buf the data starts and its length. */
+bool rpc_bulk_probe(struct rpc_server *srv, const uint8_t *buf, size_t len, size_t *data_off,
+		    uint32_t *data_len);
 void rpc_run_job(struct rpc_job *job);
 void rpc_job_free(struct rpc_server *srv, struct rpc_job *job);
 
@@ -128,5 +147,8 @@ struct rpc_reply *rpc_reply_new(size_t max);
 void rpc_reply_reset(struct rpc_server *srv, struct rpc_reply *reply);
 void rpc_reply_free(struct rpc_server *srv, struct rpc_reply *reply);
 void rpc_pipe_pool_free(struct rpc_server *srv);
+int rpc_pipe_get(struct rpc_server *srv, int fds[2]);
+/* Back to the pool if empty, else closed. */
+void rpc_pipe_put(struct rpc_server *srv, int fds[2]);
 
 #endif

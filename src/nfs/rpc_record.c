@@ -23,22 +23,27 @@ void rpc_record_want(struct rpc_record_reader *r, uint8_t **dst, size_t *len)
 		*dst = r->hdr + r->hdr_got;
 		*len = 4 - r->hdr_got;
 	} else {
+		size_t room = r->cap - r->len;
+
+		if (r->peek_limit && r->peek_limit - r->len < room)
+			room = r->peek_limit - r->len;
 		*dst = r->buf + r->len;
-		*len = r->frag_left;
+		*len = r->frag_left < room ? r->frag_left : room;
 	}
 }
 
-static int grow(struct rpc_record_reader *r, size_t need)
+/* Makes room for more of the current fragment, doubling the buffer (so a
+ * client that announces a large fragment and sends little holds little). */
+static int grow(struct rpc_record_reader *r)
 {
-	size_t cap = r->cap ? r->cap : 4096;
+	size_t need = r->len + r->frag_left;
+	size_t cap = r->cap ? r->cap * 2 : 4096;
 	uint8_t *p;
 
-	if (need <= r->cap)
+	if (r->len < r->cap || !r->frag_left)
 		return 0;
-	while (cap < need)
-		cap *= 2;
-	if (cap > r->max)
-		cap = r->max;
+	if (cap > need)
+		cap = need;
 	p = realloc(r->buf, cap);
 	if (!p)
 		return -1;
@@ -57,9 +62,12 @@ static enum rpc_record_status start_fragment(struct rpc_record_reader *r)
 	r->last = !!(h & RPC_RECORD_LAST);
 	if (++r->fragments > RPC_RECORD_MAX_FRAGMENTS || len > r->max - r->len)
 		return RPC_RECORD_TOO_BIG;
-	if (grow(r, r->len + len))
-		return RPC_RECORD_NOMEM;
 	r->frag_left = len;
+	r->peek_limit = 0;
+	if (r->peek_size && r->last && r->fragments == 1 && len > r->peek_size && len >= r->peek_min)
+		r->peek_limit = r->peek_size;
+	if (grow(r))
+		return RPC_RECORD_NOMEM;
 	return RPC_RECORD_MORE;
 }
 
@@ -84,8 +92,21 @@ enum rpc_record_status rpc_record_got(struct rpc_record_reader *r, size_t n)
 	}
 	r->len += n;
 	r->frag_left -= (uint32_t)n;
+	if (r->frag_left && r->peek_limit && r->len == r->peek_limit) {
+		r->peek_limit = 0;
+		return RPC_RECORD_PEEK;
+	}
 	if (r->frag_left)
-		return RPC_RECORD_MORE;
+		return grow(r) ? RPC_RECORD_NOMEM : RPC_RECORD_MORE;
+	return end_fragment(r);
+}
+
+enum rpc_record_status rpc_record_skip(struct rpc_record_reader *r, size_t n)
+{
+	r->peek_limit = 0;
+	r->frag_left -= (uint32_t)n;
+	if (r->frag_left)
+		return grow(r) ? RPC_RECORD_NOMEM : RPC_RECORD_MORE;
 	return end_fragment(r);
 }
 
@@ -100,6 +121,7 @@ uint8_t *rpc_record_take(struct rpc_record_reader *r, size_t *len)
 	r->frag_left = 0;
 	r->fragments = 0;
 	r->last = 0;
+	r->peek_limit = 0;
 	if (!buf)
 		buf = malloc(1); /* an empty record still gets a buffer */
 	return buf;

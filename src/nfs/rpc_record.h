@@ -22,25 +22,41 @@ struct rpc_record_reader {
 	uint8_t *buf;        /* record so far (malloc'ed, owned) */
 	size_t len;
 	size_t cap;
+	/* Peeking: a record sent as one fragment longer than peek_size stops
+	 * after its first peek_size bytes with RPC_RECORD_PEEK, so the caller
+	 * can take the rest elsewhere (rpc_record_skip). 0: never. */
+	size_t peek_size;
+	size_t peek_min;     /* ... and at least this long */
+	size_t peek_limit;   /* the current record's stop, 0 when none */
 };
 
 enum rpc_record_status {
 	RPC_RECORD_MORE = 0,      /* need more bytes */
 	RPC_RECORD_DONE = 1,      /* a whole record is in buf[0..len) */
+	RPC_RECORD_PEEK = 2,      /* the first peek_size bytes of a long record */
 	RPC_RECORD_TOO_BIG = -1,  /* record or fragment count over the limit */
 	RPC_RECORD_NOMEM = -2,
 };
 
 void rpc_record_init(struct rpc_record_reader *r, size_t max);
 void rpc_record_free(struct rpc_record_reader *r);
-/* Where the next bytes should be read to, and at most how many. */
+/* Where the next bytes should be read to, and at most how many (0 only
+ * when rpc_record_got() just reported an error). */
 void rpc_record_want(struct rpc_record_reader *r, uint8_t **dst, size_t *len);
 /* Accounts for `n` bytes just stored at the place rpc_record_want() gave. */
 enum rpc_record_status rpc_record_got(struct rpc_record_reader *r, size_t n);
+/* Accounts for `n` bytes of the current fragment that the caller took
+ * itself (n <= what is left of the fragment); they are not in buf. */
+enum rpc_record_status rpc_record_skip(struct rpc_record_reader *r, size_t n);
+/* Bytes of the current fragment still to come. */
+static inline size_t rpc_record_frag_left(const struct rpc_record_reader *r)
+{
+	return r->hdr_got < 4 ? 0 : r->frag_left;
+}
 /* Hands the finished record's buffer to the caller (who frees it) and
  * resets the reader for the next record. */
 uint8_t *rpc_record_take(struct rpc_record_reader *r, size_t *len);
-/* Bytes the reader holds (for the server's memory cap). */
+/* Bytes the reader has allocated. */
 static inline size_t rpc_record_buffered(const struct rpc_record_reader *r)
 {
 	return r->cap;

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,8 @@ int rpc_server_add_program(struct rpc_server *srv, const struct rpc_program *pro
 	if (rpc_server_has_program(srv, prog->prog, prog->vers))
 		return error("rpc: program %u version %u registered twice", prog->prog, prog->vers);
 	srv->progs[srv->nprogs++] = *prog;
+	if (prog->bulk)
+		srv->has_bulk = true;
 	return 0;
 }
 
@@ -207,6 +210,11 @@ static const struct rpc_program *find_program(struct rpc_server *srv, const stru
 
 void rpc_job_free(struct rpc_server *srv, struct rpc_job *job)
 {
+	if (job->call.has_bulk) {
+		int fds[2] = { job->call.bulk_pipe, job->bulk_wr };
+
+		rpc_pipe_put(srv, fds);
+	}
 	if (job->rec) {
 		free(job->rec);
 		atomic_fetch_sub(&srv->buffered, job->rec_acct);
@@ -318,8 +326,29 @@ static int prepare_job(struct rpc_conn *conn, struct rpc_job *job)
 	return 0;
 }
 
+bool rpc_bulk_probe(struct rpc_server *srv, const uint8_t *buf, size_t len, size_t *data_off,
+		    uint32_t *data_len)
+{
+	struct rpc_call_header h;
+	enum rpc_auth_stat auth;
+	const struct rpc_program *p;
+	uint32_t low, high;
+	struct xdr_dec d;
+
+	xdr_dec_init(&d, buf, len);
+	if (rpc_decode_call(&d, &h, &auth) != RPC_HDR_OK)
+		return false;
+	p = find_program(srv, &h, &low, &high);
+	if (!p || !p->bulk || h.proc >= p->nprocs || !p->procs[h.proc].fn)
+		return false;
+	if (p->bulk(h.proc, &d, data_len) || d.err)
+		return false;
+	*data_off = d.pos;
+	return true;
+}
+
 void rpc_handle_record(struct rpc_conn *conn, uint8_t *rec, size_t len, size_t acct,
-		       const struct sockaddr_storage *peer, socklen_t peer_len)
+		       const struct sockaddr_storage *peer, socklen_t peer_len, struct rpc_bulk *bulk)
 {
 	struct rpc_server *srv = conn->srv;
 	struct rpc_job *job = calloc(1, sizeof(*job));
@@ -330,11 +359,22 @@ void rpc_handle_record(struct rpc_conn *conn, uint8_t *rec, size_t len, size_t a
 	if (!job) {
 		free(rec);
 		atomic_fetch_sub(&srv->buffered, acct);
+		if (bulk)
+			rpc_pipe_put(srv, bulk->pipe);
 		return;
 	}
 	job->conn = conn;
 	job->rec = rec;
 	job->rec_acct = acct;
+	job->call.bulk_pipe = -1;
+	job->bulk_wr = -1;
+	if (bulk) {
+		job->call.has_bulk = true;
+		job->call.bulk_pipe = bulk->pipe[0];
+		job->bulk_wr = bulk->pipe[1];
+		job->call.bulk_len = bulk->len;
+		bulk->pipe[0] = bulk->pipe[1] = -1;
+	}
 	job->call.srv = srv;
 	job->call.proto = conn->udp ? IPPROTO_UDP : IPPROTO_TCP;
 	memcpy(&job->call.peer, peer, peer_len);
@@ -414,9 +454,15 @@ static void *event_loop(void *arg)
 				 * referenced by epoll data only until now. */
 				if (c->dead)
 					continue;
+				/* Hung up or failed: nothing more can be read or
+				 * sent (also when reading is paused). */
+				if (!c->udp && (evs[i].events & (EPOLLERR | EPOLLHUP))) {
+					rpc_conn_close(c);
+					continue;
+				}
 				if (evs[i].events & EPOLLOUT)
 					rpc_conn_writable(c);
-				if (!c->dead && (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+				if (!c->dead && (evs[i].events & EPOLLIN))
 					rpc_conn_readable(c);
 			}
 		}
@@ -459,21 +505,31 @@ static int setup_loop(struct rpc_server *srv)
 
 int rpc_server_start(struct rpc_server *srv)
 {
-	int rc;
+	sigset_t all, old;
+	int rc = 0;
 
 	if (srv->started)
 		return error("rpc: server already started");
 	if (!srv->nlst)
 		return error("rpc: no listening socket");
 	srv->started = true;
-	if (setup_loop(srv) || rpc_workers_start(srv))
+	if (setup_loop(srv))
 		return -1;
-	rc = pthread_create(&srv->loop_thread, NULL, event_loop, srv);
-	if (rc) {
+	/* The server's threads take no signals: they belong to the embedding
+	 * process's own threads (kvmini run, or sigwait in kvmini nfsd). */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (rpc_workers_start(srv))
+		rc = -1;
+	else if ((rc = pthread_create(&srv->loop_thread, NULL, event_loop, srv))) {
 		errno = rc;
-		return error_errno("rpc: event-loop thread");
+		rc = error_errno("rpc: event-loop thread");
+		srv->loop_started = false;
+	} else {
+		srv->loop_started = true;
 	}
-	return 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 void rpc_server_stop(struct rpc_server *srv)
@@ -482,9 +538,11 @@ void rpc_server_stop(struct rpc_server *srv)
 
 	if (!srv->started || atomic_exchange(&srv->stopping, true))
 		return;
-	if (write(srv->wakefd, &one, sizeof(one)) < 0)
-		warn("rpc: cannot wake the event loop");
-	pthread_join(srv->loop_thread, NULL);
+	if (srv->loop_started) {
+		if (write(srv->wakefd, &one, sizeof(one)) < 0)
+			warn("rpc: cannot wake the event loop");
+		pthread_join(srv->loop_thread, NULL);
+	}
 	rpc_workers_stop(srv);
 	rpc_drain_done(srv);
 	for (struct rpc_conn *c = srv->conns, *next; c; c = next) {

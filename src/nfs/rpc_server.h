@@ -18,8 +18,10 @@
  *
  * Fairness: calls are queued per connection and workers take them round
  * robin across connections; a connection with `max_inflight` calls queued,
- * running or unsent is not read until some complete; when the bytes held
- * in requests and replies pass `max_buffered`, no connection is read. */
+ * running or unsent is not read until some complete; when the complete
+ * requests waiting for or held by workers pass `max_buffered` bytes, no
+ * connection starts another record until they drain. Partial records are
+ * bounded per connection by max_record, replies by max_inflight. */
 #ifndef KVMINI_NFS_RPC_SERVER_H
 #define KVMINI_NFS_RPC_SERVER_H
 
@@ -41,6 +43,12 @@ struct rpc_call {
 	socklen_t peer_len;
 	int proto;                     /* IPPROTO_TCP or IPPROTO_UDP */
 	struct rpc_server *srv;
+	/* Bulk data (see rpc_program.bulk): the trailing opaque's bytes are not
+	 * in `args` (which stops after its length word) but in this pipe,
+	 * spliced from the socket. */
+	bool has_bulk;
+	int bulk_pipe;
+	uint32_t bulk_len;
 };
 
 /* A reply under construction. `enc` starts with the 4-byte TCP record mark
@@ -56,7 +64,6 @@ struct rpc_reply {
 	size_t sent;
 	size_t data_sent;
 	uint32_t pad_sent;
-	size_t accounted;    /* bytes counted against max_buffered */
 	struct sockaddr_storage peer; /* UDP destination */
 	socklen_t peer_len;
 	struct rpc_reply *next;
@@ -78,12 +85,18 @@ struct rpc_program {
 	const struct rpc_proc *procs; /* indexed by procedure number */
 	uint32_t nprocs;
 	void *opaque;                 /* passed to every procedure */
+	/* Optional, for procedures whose arguments end with a large opaque
+	 * (NFS WRITE): returns -1 for other procedures; else decodes (without
+	 * side effects) up to and including the opaque's length word, stores
+	 * that length and returns 0. The server then splices the opaque's
+	 * bytes from the socket into a pipe (call->has_bulk). */
+	int (*bulk)(uint32_t proc, struct xdr_dec *args, uint32_t *len);
 };
 
 struct rpc_server_config {
 	unsigned workers;        /* worker threads (default 8) */
 	unsigned max_inflight;   /* per connection (default 16) */
-	size_t max_buffered;     /* bytes over all requests and replies (default 256 MiB) */
+	size_t max_buffered;     /* bytes of requests held, all connections (default 256 MiB) */
 	size_t max_record;       /* largest TCP record accepted (default 1 MiB + 64 KiB) */
 	size_t max_data;         /* largest zero-copy data segment (default 1 MiB) */
 };
@@ -96,7 +109,8 @@ struct rpc_stats {
 	uint64_t auth_errors;
 	uint64_t dropped;          /* UDP calls dropped under load */
 	uint64_t spliced_bytes;    /* data sent by splice */
-	uint64_t copied_bytes;     /* data sent from buffers in place of splice (UDP) */
+	uint64_t spliced_in_bytes; /* bulk data received by splice */
+	uint64_t copied_bytes;     /* data copied because the file system cannot splice */
 };
 
 struct rpc_server *rpc_server_new(const struct rpc_server_config *cfg);
@@ -125,9 +139,9 @@ int rpc_server_submit(struct rpc_server *srv, void (*fn)(void *arg), void *arg);
 
 /* Attaches up to `count` bytes of file `fd` at `offset` to the reply, to go
  * out after enc by splice (file -> pipe -> socket), never copied through
- * user space; over UDP the data is read into enc instead, so the caller
- * must encode everything before the data first and nothing after it except
- * through this call. Stores the bytes attached in *got (short at EOF) and
+ * user space (over UDP too, within one datagram: at most 32 KiB). The
+ * caller encodes everything before the data first and nothing after it
+ * (a file system that cannot splice gets the data copied into enc). Stores the bytes attached in *got (short at EOF) and
  * appends the XDR padding itself. Call once per reply, from a worker.
  * Returns 0 or -errno. The caller encodes the opaque length (= *got)
  * before calling, using xdr_patch_u32 on a placeholder. */

@@ -1,11 +1,13 @@
 /* rpc_splice.c: replies and their zero-copy data. File data for a READ is
  * spliced by a worker from the file into a pipe (the page-cache pages are
  * referenced, not copied) and later by the event loop from the pipe into
- * the socket. Pipes sized for the largest reply are pooled. */
+ * the socket (over UDP: into one corked datagram after the header). Pipes
+ * sized for the largest reply are pooled. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "nfs/rpc_internal.h"
@@ -63,10 +65,31 @@ void rpc_reply_free(struct rpc_server *srv, struct rpc_reply *r)
 	if (!r)
 		return;
 	pipe_release(srv, r);
-	if (r->accounted)
-		atomic_fetch_sub(&srv->buffered, r->accounted);
 	xdr_enc_free(&r->enc);
 	free(r);
+}
+
+void rpc_pipe_put(struct rpc_server *srv, int fds[2])
+{
+	int queued = 1;
+
+	if (fds[0] < 0)
+		return;
+	if (ioctl(fds[0], FIONREAD, &queued) == 0 && queued == 0) {
+		pthread_mutex_lock(&srv->lock);
+		if (srv->npipes < RPC_PIPE_POOL) {
+			srv->pipe_pool[srv->npipes][0] = fds[0];
+			srv->pipe_pool[srv->npipes][1] = fds[1];
+			srv->npipes++;
+			fds[0] = fds[1] = -1;
+		}
+		pthread_mutex_unlock(&srv->lock);
+	}
+	if (fds[0] >= 0) {
+		close(fds[0]);
+		close(fds[1]);
+	}
+	fds[0] = fds[1] = -1;
 }
 
 void rpc_pipe_pool_free(struct rpc_server *srv)
@@ -78,7 +101,7 @@ void rpc_pipe_pool_free(struct rpc_server *srv)
 	srv->npipes = 0;
 }
 
-static int pipe_get(struct rpc_server *srv, int fds[2])
+int rpc_pipe_get(struct rpc_server *srv, int fds[2])
 {
 	pthread_mutex_lock(&srv->lock);
 	if (srv->npipes) {
@@ -96,8 +119,7 @@ static int pipe_get(struct rpc_server *srv, int fds[2])
 	return 0;
 }
 
-/* The copying path: UDP replies (one datagram) and file systems that
- * cannot splice. */
+/* The copying path, for file systems that cannot splice. */
 static int copy_into_reply(struct rpc_call *call, struct rpc_reply *r, int fd, uint64_t off,
 			   uint32_t count, uint32_t *got)
 {
@@ -137,11 +159,12 @@ int rpc_reply_splice_file(struct rpc_call *call, struct rpc_reply *r, int fd, ui
 	*got = 0;
 	if (count > srv->cfg.max_data)
 		count = (uint32_t)srv->cfg.max_data;
-	if (call->proto == IPPROTO_UDP)
-		return copy_into_reply(call, r, fd, offset, count, got);
+	/* A UDP reply is one datagram: header and data within 64 KiB. */
+	if (call->proto == IPPROTO_UDP && count > RPC_UDP_MAX_DATA)
+		count = RPC_UDP_MAX_DATA;
 	if (!count)
 		return 0;
-	rc = pipe_get(srv, fds);
+	rc = rpc_pipe_get(srv, fds);
 	if (rc)
 		return rc;
 	cap = fcntl(fds[1], F_GETPIPE_SZ);
