@@ -84,7 +84,9 @@ class Guest:
     rpc.statd and the NFS mount of the export on /mnt are up."""
 
     def __init__(self, ns, workdir, export, script, mount_opts="", tap=None,
-                 addr=uml_net.GUEST_ADDR, hostname="nfsguest"):
+                 addr=uml_net.GUEST_ADDR, hostname="nfsguest", ports=True):
+        """ports=False: the kernel asks the server's port mapper for the
+        NFS and MOUNT ports instead of using 2049."""
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         files = {"/bin/locktool": build_locktool(workdir)}
@@ -100,7 +102,7 @@ class Guest:
         files["/etc/passwd"] = workdir / "passwd"
         files["/etc/group"] = workdir / "group"
         opts = (f"vers=3,proto=tcp,addr={uml_net.HOST_ADDR},mountaddr={uml_net.HOST_ADDR},"
-                f"mountproto=tcp,port=2049,mountport=2049{mount_opts}")
+                f"mountproto=tcp{',port=2049,mountport=2049' if ports else ''}{mount_opts}")
         prologue = f"""
 ip link set lo up
 ip addr add {addr}/{uml_net.PREFIX} dev eth0
@@ -137,15 +139,17 @@ mount -t nfs -o {opts} {uml_net.HOST_ADDR}:{export} /mnt && echo NFS_MOUNTED
         with self.cv:
             return self.out.decode(errors="replace").replace("\r", "")
 
-    def wait_for(self, marker, timeout=60):
-        """Waits until `marker` appears on the console; returns the line."""
+    def wait_for(self, marker, timeout=60, nth=1):
+        """Waits until a console line starts with the word `marker` (its nth
+        time); returns that line."""
         end = time.monotonic() + timeout
         with self.cv:
             while True:
                 text = self.out.decode(errors="replace").replace("\r", "")
-                for line in text.splitlines():
-                    if marker in line:
-                        return line
+                lines = [line for line in text.splitlines()
+                         if line == marker or line.startswith(marker + " ")]
+                if len(lines) >= nth:
+                    return lines[nth - 1]
                 left = end - time.monotonic()
                 if left <= 0 or self.proc.poll() is not None and not self.reader.is_alive():
                     raise AssertionError(f"guest never printed {marker!r}:\n{text}")

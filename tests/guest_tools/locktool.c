@@ -9,7 +9,8 @@
  *                                       F_SETLKW; print GOT_AT <t>, hold MS
  *   locktool try FILE START LEN         print GOT or BUSY (and the holder)
  *   locktool test FILE START LEN        F_GETLK: print FREE or HELD
- *   locktool holdfile FILE START LEN PATH   lock, then hold until PATH exists
+ *   locktool holdfile FILE START LEN PATH   lock (waiting for it if need be),
+ *                                       print LOCKED, hold until PATH exists
  *
  * Times are CLOCK_MONOTONIC and CLOCK_REALTIME in microseconds. */
 #define _GNU_SOURCE
@@ -68,7 +69,7 @@ int main(int argc, char **argv)
 	}
 	fl = range(F_WRLCK, argv[3], argv[4]);
 	if (!strcmp(argv[1], "hold") || !strcmp(argv[1], "holdfile")) {
-		if (fcntl(fd, F_SETLK, &fl) < 0) {
+		if (fcntl(fd, argv[1][4] ? F_SETLKW : F_SETLK, &fl) < 0) {
 			printf("LOCK_FAILED %s\n", strerror(errno));
 			return 1;
 		}
