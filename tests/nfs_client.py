@@ -316,15 +316,16 @@ class Rpc:
 
 
 class Nfsd:
-    """`kvmini nfsd` on 127.0.0.1 with a free port, stopped with SIGTERM."""
+    """`kvmini nfsd` on 127.0.0.1 with a free port (and no port mapper on
+    111, which belongs to the host), stopped with SIGTERM."""
 
-    def __init__(self, export, state_dir, *extra):
+    def __init__(self, export, state_dir, *extra, wrapper=()):
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         self.export = str(export)
         self.proc = subprocess.Popen(
-            [kvmini_path(), "nfsd", "--export", self.export, "--listen", "127.0.0.1:0",
-             "--state-dir", str(state_dir), *extra],
+            [*wrapper, kvmini_path(), "nfsd", "--export", self.export, "--listen", "127.0.0.1:0",
+             "--state-dir", str(state_dir), "--portmap", "none", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         line = self.proc.stdout.readline()
         if not line.startswith("nfsd: port="):

@@ -21,6 +21,15 @@ pytestmark = [
 ]
 
 SIZE = 8 << 20
+
+
+def trace_lines(prefix):
+    """strace -ff writes one file per thread (PREFIX.TID): no call is split
+    across lines by another thread's."""
+    lines = []
+    for f in prefix.parent.glob(prefix.name + ".*"):
+        lines += f.read_text().splitlines()
+    return lines
 READS = ("read", "pread64", "readv", "preadv", "preadv2")
 
 
@@ -31,7 +40,7 @@ def test_read_is_spliced_not_copied(tmp_path):
     (export / "data").write_bytes(data)
     srv = Nfsd(export, tmp_path / "state")
     trace = tmp_path / "strace.txt"
-    st = subprocess.Popen(["strace", "-f", "-p", str(srv.proc.pid), "-o", str(trace),
+    st = subprocess.Popen(["strace", "-ff", "-p", str(srv.proc.pid), "-o", str(trace),
                            "-e", "trace=" + ",".join(READS + ("splice", "sendfile"))],
                           stderr=subprocess.PIPE, text=True)
     try:
@@ -49,7 +58,7 @@ def test_read_is_spliced_not_copied(tmp_path):
         st.wait(timeout=30)
     status, err = srv.stop()
     assert status == 0, err
-    lines = trace.read_text().splitlines()
+    lines = trace_lines(trace)
     spliced_in = spliced_out = 0
     for line in lines:
         m = re.search(r"splice\((\d+), (\[\d+\]|NULL), (\d+), NULL, \d+, [^)]*\)\s+= (\d+)", line)
@@ -77,7 +86,7 @@ def test_write_is_spliced_not_copied(tmp_path):
     src.write_bytes(data)
     srv = Nfsd(export, tmp_path / "state")
     trace = tmp_path / "strace.txt"
-    st = subprocess.Popen(["strace", "-f", "-p", str(srv.proc.pid), "-o", str(trace),
+    st = subprocess.Popen(["strace", "-ff", "-p", str(srv.proc.pid), "-o", str(trace),
                            "-e", "trace=recvfrom,recvmsg,read,pread64,readv,splice,pwrite64,write"],
                           stderr=subprocess.PIPE, text=True)
     try:
@@ -95,7 +104,7 @@ def test_write_is_spliced_not_copied(tmp_path):
     assert status == 0, err
     assert (export / "up").read_bytes() == data
     received = spliced_from_socket = spliced_to_file = 0
-    for line in trace.read_text().splitlines():
+    for line in trace_lines(trace):
         m = re.search(r"\b(recvfrom|recvmsg|read|pread64|readv)\(\d+, .*\)\s+= (\d+)", line)
         if m:
             received += int(m.group(2))

@@ -1,9 +1,13 @@
 /* nfsd.c: `kvmini nfsd --export DIR [options]`: serve one directory over
  * NFSv3 (with MOUNT v3 and a port mapper) until SIGINT/SIGTERM. */
 #include <getopt.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cmd/commands.h"
 #include "nfs/nfsd.h"
@@ -21,8 +25,9 @@ static void usage(FILE *out)
 		"  --export DIR         the directory to serve (required)\n"
 		"  --listen ADDR:PORT   where NFS, MOUNT and the port mapper answer\n"
 		"                       (default 127.0.0.1:2049; port 0 picks a free one)\n"
-		"  --portmap ADDR:PORT  also answer port-mapper queries there (e.g. 127.0.0.1:111),\n"
-		"                       for clients that ask the standard port\n"
+		"  --portmap ADDR:PORT  also answer port-mapper queries there, for clients that\n"
+		"                       ask the standard port (default: port 111 of the --listen\n"
+		"                       address when it is free; `--portmap none`: not at all)\n"
 		"  --rpcbind            register MOUNT and NFS with the system rpcbind instead\n"
 		"  --read-only          refuse every change (NFS3ERR_ROFS)\n"
 		"  --no-root-squash     trust uid 0 from clients (default: it becomes the anonymous id)\n"
@@ -51,6 +56,44 @@ static int parse_u32_opt(const char *s, const char *what, uint32_t max, uint32_t
 		return error("nfsd: bad %s '%s'", what, s);
 	*out = (uint32_t)v;
 	return 0;
+}
+
+/* Whether TCP and UDP port 111 of the --listen address are free: then
+ * clients that know no ports (mount -t nfs, libnfs URLs) find us. */
+static bool standard_portmap_free(const char *listen, char *spec, size_t len)
+{
+	static const int types[] = { SOCK_STREAM, SOCK_DGRAM };
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *ai;
+	const char *colon = strrchr(listen, ':');
+	char host[128];
+	size_t n;
+
+	if (!colon || (n = (size_t)(colon - listen)) >= sizeof(host))
+		return false;
+	memcpy(host, listen, n);
+	host[n] = 0;
+	if (snprintf(spec, len, "%s:111", host) >= (int)len)
+		return false;
+	if (host[0] == '[' && n >= 2) {
+		memmove(host, host + 1, n - 2);
+		host[n - 2] = 0;
+	}
+	for (int i = 0; i < 2; i++) {
+		bool ok;
+		int fd;
+
+		hints.ai_socktype = types[i];
+		if (getaddrinfo(host[0] ? host : "0.0.0.0", "111", &hints, &ai))
+			return false;
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		ok = fd >= 0 && bind(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		if (!ok)
+			return false;
+	}
+	return true;
 }
 
 static int parse_options(int argc, char **argv, struct nfsd_options *o)
@@ -132,6 +175,8 @@ static int parse_options(int argc, char **argv, struct nfsd_options *o)
 int cmd_nfsd(int argc, char **argv)
 {
 	struct nfsd_options o = { 0 };
+	char pmap_spec[160];
+	struct rlimit nofile;
 	struct nfsd *d;
 	sigset_t set;
 	int sig, rc;
@@ -139,6 +184,16 @@ int cmd_nfsd(int argc, char **argv)
 	rc = parse_options(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
+	if (o.portmap_listen && !strcmp(o.portmap_listen, "none"))
+		o.portmap_listen = NULL;
+	else if (!o.portmap_listen && !o.rpcbind &&
+		 standard_portmap_free(o.listen ? o.listen : "127.0.0.1:2049", pmap_spec, sizeof(pmap_spec)))
+		o.portmap_listen = pmap_spec;
+	/* Room for many clients (each may hold a socket and two pipe ends). */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	/* Blocked before any thread starts, so only sigwait() sees them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

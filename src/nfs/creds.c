@@ -1,6 +1,8 @@
 /* creds.c: per-thread credential switching with setfsuid/setfsgid and
  * the raw setgroups system call. */
 #include <errno.h>
+#include <stdbool.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,10 +21,32 @@ void nfs_map_cred(const struct nfs_export *exp, const struct rpc_cred *cred, uin
 		*gid = exp->anon_gid;
 }
 
+/* What this thread last switched to, so repeated calls from one client
+ * cost one setfsuid each way. Supplementary groups and fsgid only matter
+ * while acting as a caller, so they stay when switching back to root. */
+static __thread struct {
+	bool valid;
+	uint32_t gid;
+	uint32_t ngroups;
+	gid_t groups[RPC_AUTH_SYS_MAX_GIDS];
+} current;
+
+static int set_groups(const gid_t *groups, uint32_t n)
+{
+	if (current.valid && current.ngroups == n && !memcmp(current.groups, groups, n * sizeof(gid_t)))
+		return 0;
+	if (syscall(SYS_setgroups, n, groups))
+		return -errno;
+	current.ngroups = n;
+	memcpy(current.groups, groups, n * sizeof(gid_t));
+	return 0;
+}
+
 int nfs_become(const struct nfs_export *exp, const struct rpc_cred *cred)
 {
 	gid_t groups[RPC_AUTH_SYS_MAX_GIDS];
 	uint32_t uid, gid, n = 0;
+	int rc;
 
 	if (!exp->switch_creds)
 		return 0;
@@ -32,23 +56,22 @@ int nfs_become(const struct nfs_export *exp, const struct rpc_cred *cred)
 			if (!(exp->root_squash && cred->gids[i] == 0))
 				groups[n++] = cred->gids[i];
 	}
-	if (syscall(SYS_setgroups, n, groups))
-		return -errno;
-	syscall(SYS_setfsgid, gid);
-	syscall(SYS_setfsuid, uid);
-	/* setfsuid reports no error: check that it took. */
-	if ((uint32_t)syscall(SYS_setfsuid, -1) != uid || (uint32_t)syscall(SYS_setfsgid, -1) != gid) {
-		nfs_become_server(exp);
-		return -EPERM;
+	rc = set_groups(groups, n);
+	if (rc) {
+		current.valid = false;
+		return rc;
 	}
+	if (!current.valid || current.gid != gid)
+		syscall(SYS_setfsgid, gid);
+	current.gid = gid;
+	current.valid = true;
+	/* As root, setfsuid cannot fail (and reports nothing anyway). */
+	syscall(SYS_setfsuid, uid);
 	return 0;
 }
 
 void nfs_become_server(const struct nfs_export *exp)
 {
-	if (!exp->switch_creds)
-		return;
-	syscall(SYS_setfsuid, 0);
-	syscall(SYS_setfsgid, 0);
-	syscall(SYS_setgroups, 0, NULL);
+	if (exp->switch_creds)
+		syscall(SYS_setfsuid, 0);
 }

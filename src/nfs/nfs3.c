@@ -76,6 +76,14 @@ enum nfsstat3 nfs3_get_name(struct rpc_call *call, char *name)
 	return NFS3_OK;
 }
 
+bool nfs3_caller_owns(const struct nfs_export *exp, const struct rpc_call *call, const struct stat *st)
+{
+	uint32_t uid, gid;
+
+	nfs_map_cred(exp, &call->h.cred, &uid, &gid);
+	return exp->switch_creds && st->st_uid == uid;
+}
+
 enum nfsstat3 nfs3_become(const struct nfs_export *exp, struct rpc_call *call)
 {
 	return nfs3_errno(-nfs_become(exp, &call->h.cred));
@@ -97,6 +105,35 @@ int nfs3_reopen(int fd, int flags)
 
 	nfs3_fd_path(fd, path, sizeof(path));
 	return open(path, flags | O_CLOEXEC);
+}
+
+/* True if the directory open at fd is the export root or beneath it:
+ * walks up through "..". A directory moved out of the export by a host
+ * process keeps its handle, and its parents must not get one. */
+static bool beneath_root(const struct nfs_export *exp, int fd)
+{
+	int cur = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	bool found = false;
+
+	for (int depth = 0; cur >= 0 && depth < 4096; depth++) {
+		struct stat st, up;
+		int parent;
+
+		if (fstat(cur, &st) || st.st_dev != exp->dev)
+			break;
+		if (nfs_export_is_root(exp, &st)) {
+			found = true;
+			break;
+		}
+		parent = openat(cur, "..", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(cur);
+		cur = parent;
+		if (cur < 0 || fstat(cur, &up) || (up.st_ino == st.st_ino && up.st_dev == st.st_dev))
+			break; /* the file system's root, not ours */
+	}
+	if (cur >= 0)
+		close(cur);
+	return found;
 }
 
 int nfs3_lookup_at(const struct nfs_export *exp, int dirfd, const char *name)
@@ -121,7 +158,7 @@ int nfs3_lookup_at(const struct nfs_export *exp, int dirfd, const char *name)
 		fd = openat(dirfd, "..", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
-		if (fstat(fd, &st) || st.st_dev != exp->dev) {
+		if (fstat(fd, &st) || st.st_dev != exp->dev || !beneath_root(exp, fd)) {
 			close(fd);
 			return -EACCES;
 		}

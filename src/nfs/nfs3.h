@@ -75,6 +75,10 @@ enum nfsstat3 nfs3_errno(int err);
 enum nfsstat3 nfs3_get_fh(const struct nfs_export *exp, struct rpc_call *call, int *fd);
 /* Decodes a filename3: 1..255 bytes, no '/'. */
 enum nfsstat3 nfs3_get_name(struct rpc_call *call, char *name);
+/* True if the caller (after squashing) owns the file: the owner may read,
+ * write and truncate a file whatever its mode, as with knfsd (clients
+ * check the mode at open; a file created 0444 is then written). */
+bool nfs3_caller_owns(const struct nfs_export *exp, const struct rpc_call *call, const struct stat *st);
 /* Switches to the caller's identity for the rest of the call. */
 enum nfsstat3 nfs3_become(const struct nfs_export *exp, struct rpc_call *call);
 void nfs3_unbecome(const struct nfs_export *exp);
@@ -99,7 +103,7 @@ void nfs3_put_new_obj(struct xdr_enc *e, const struct nfs_export *exp, int fd);
 void nfs3_get_sattr(struct xdr_dec *d, struct nfs_sattr *sa);
 void nfs3_get_time(struct xdr_dec *d, struct timespec *ts);
 /* Applies sattr to the object open (O_PATH) at fd, as the current identity. */
-enum nfsstat3 nfs3_apply_sattr(int fd, const struct nfs_sattr *sa);
+enum nfsstat3 nfs3_apply_sattr(int fd, const struct nfs_sattr *sa, bool owner);
 uint32_t nfs3_type(mode_t mode);
 
 /* --- program tables --- */

@@ -76,7 +76,7 @@ enum rpc_accept_stat nfs3_setattr(void *opaque, struct rpc_call *call, struct rp
 	    (!pre.valid || pre.st.st_ctim.tv_sec != guard.tv_sec || pre.st.st_ctim.tv_nsec != guard.tv_nsec))
 		st = NFS3ERR_NOT_SYNC;
 	if (st == NFS3_OK && (st = nfs3_become(exp, call)) == NFS3_OK) {
-		st = nfs3_apply_sattr(fd, &sa);
+		st = nfs3_apply_sattr(fd, &sa, pre.valid && nfs3_caller_owns(exp, call, &pre.st));
 		nfs3_unbecome(exp);
 	}
 	xdr_put_u32(&r->enc, st);

@@ -81,11 +81,15 @@ static enum rpc_accept_stat finish_create(const struct nfs_export *exp, struct r
 	int fd = -1;
 
 	if (st == NFS3_OK) {
+		struct stat sb;
+
 		fd = nfs3_lookup_at(exp, dirfd, name);
 		if (fd < 0)
 			st = nfs3_errno(-fd);
+		else if (sa && fstat(fd, &sb))
+			st = nfs3_errno(errno);
 		else if (sa)
-			st = nfs3_apply_sattr(fd, sa);
+			st = nfs3_apply_sattr(fd, sa, nfs3_caller_owns(exp, call, &sb));
 	}
 	nfs3_unbecome(exp);
 	xdr_put_u32(&r->enc, st);

@@ -10,17 +10,17 @@
 
 /* Opens the regular file behind an O_PATH fd for I/O as the caller. */
 static enum nfsstat3 open_for_io(const struct nfs_export *exp, struct rpc_call *call, int fd,
-				 int flags, int *iofd)
+				 int flags, int *iofd, struct stat *sbp)
 {
-	struct stat sb;
+	struct stat local, *sb = sbp ? sbp : &local;
 	enum nfsstat3 st;
 
 	*iofd = -1;
-	if (fstat(fd, &sb))
+	if (fstat(fd, sb))
 		return nfs3_errno(errno);
-	if (S_ISDIR(sb.st_mode))
+	if (S_ISDIR(sb->st_mode))
 		return NFS3ERR_ISDIR;
-	if (!S_ISREG(sb.st_mode))
+	if (!S_ISREG(sb->st_mode))
 		return NFS3ERR_INVAL;
 	st = nfs3_become(exp, call);
 	if (st != NFS3_OK)
@@ -28,6 +28,10 @@ static enum nfsstat3 open_for_io(const struct nfs_export *exp, struct rpc_call *
 	*iofd = nfs3_reopen(fd, flags);
 	st = *iofd < 0 ? nfs3_errno(errno) : NFS3_OK;
 	nfs3_unbecome(exp);
+	if (st == NFS3ERR_ACCES && nfs3_caller_owns(exp, call, sb)) {
+		*iofd = nfs3_reopen(fd, flags); /* owner override, as the server */
+		st = *iofd < 0 ? nfs3_errno(errno) : NFS3_OK;
+	}
 	return st;
 }
 
@@ -50,9 +54,7 @@ enum rpc_accept_stat nfs3_read(void *opaque, struct rpc_call *call, struct rpc_r
 		return RPC_GARBAGE_ARGS;
 	}
 	if (st == NFS3_OK)
-		st = open_for_io(exp, call, fd, O_RDONLY, &iofd);
-	if (st == NFS3_OK && fstat(iofd, &sb))
-		st = nfs3_errno(errno);
+		st = open_for_io(exp, call, fd, O_RDONLY, &iofd, &sb);
 	xdr_put_u32(&r->enc, st);
 	if (st != NFS3_OK) {
 		nfs3_put_post_attr(&r->enc, exp, fd);
@@ -174,7 +176,7 @@ enum rpc_accept_stat nfs3_write(void *opaque, struct rpc_call *call, struct rpc_
 	if (st == NFS3_OK && exp->read_only)
 		st = NFS3ERR_ROFS;
 	if (st == NFS3_OK)
-		st = open_for_io(exp, call, fd, O_WRONLY, &iofd);
+		st = open_for_io(exp, call, fd, O_WRONLY, &iofd, NULL);
 	if (st == NFS3_OK)
 		st = data ? write_all(iofd, data, count, offset)
 			  : splice_all(call->bulk_pipe, iofd, count, offset);

@@ -52,6 +52,17 @@ struct rpc_conn *rpc_conn_new(struct rpc_server *srv, int fd, bool udp)
 	return c;
 }
 
+static void resume_accept(struct rpc_server *srv)
+{
+	srv->accept_paused = false;
+	for (unsigned i = 0; i < srv->nlst; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &srv->lst[i] };
+
+		if (srv->lst[i].proto == IPPROTO_TCP)
+			epoll_ctl(srv->epfd, EPOLL_CTL_MOD, srv->lst[i].fd, &ev);
+	}
+}
+
 void rpc_conn_unref(struct rpc_conn *c)
 {
 	struct rpc_server *srv = c->srv;
@@ -65,6 +76,8 @@ void rpc_conn_unref(struct rpc_conn *c)
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
 	srv->nconns--;
+	if (srv->accept_paused)
+		resume_accept(srv);
 	/* Freed after the current epoll batch, which may still name it. */
 	c->all_next = srv->graveyard;
 	srv->graveyard = c;
@@ -457,6 +470,16 @@ void rpc_accept(struct rpc_server *srv, struct rpc_listener *l)
 		struct rpc_conn *c;
 
 		fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS)) {
+			/* Out of descriptors: stop listening (level-triggered
+			 * epoll would spin) until a connection closes. */
+			struct epoll_event ev = { .events = 0, .data.ptr = l };
+
+			rpc_warn_once(srv, 8, "out of file descriptors: not accepting until a connection closes");
+			epoll_ctl(srv->epfd, EPOLL_CTL_MOD, l->fd, &ev);
+			srv->accept_paused = true;
+			return;
+		}
 		if (fd < 0)
 			return;
 		if (srv->nconns >= RPC_MAX_CONNS) {

@@ -99,6 +99,7 @@ struct rpc_server {
 	/* Event-loop thread only. */
 	struct rpc_conn *conns;
 	struct rpc_conn *graveyard; /* unreferenced, freed after each batch */
+	bool accept_paused;         /* out of descriptors */
 	unsigned nconns;
 	bool paused_mem;
 

@@ -53,8 +53,9 @@ void rpc_enqueue_job(struct rpc_server *srv, struct rpc_job *job)
 	c->q_tail = job;
 	if (!c->in_ring)
 		ring_push(srv, c);
-	pthread_cond_signal(&srv->cond);
 	pthread_mutex_unlock(&srv->lock);
+	/* After unlocking, so the woken worker does not block on the lock. */
+	pthread_cond_signal(&srv->cond);
 }
 
 unsigned rpc_dequeue_conn(struct rpc_server *srv, struct rpc_conn *c)
@@ -134,12 +135,16 @@ static void *worker(void *arg)
 		rpc_run_job(job);
 		pthread_mutex_lock(&srv->lock);
 		job->next = NULL;
-		if (srv->done_tail)
+		if (srv->done_tail) {
+			/* The loop has a wake-up pending and drains all. */
 			srv->done_tail->next = job;
-		else
-			srv->done_head = job;
-		srv->done_tail = job;
+			srv->done_tail = job;
+			continue;
+		}
+		srv->done_head = srv->done_tail = job;
+		pthread_mutex_unlock(&srv->lock);
 		wake_loop(srv);
+		pthread_mutex_lock(&srv->lock);
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return NULL;
@@ -185,8 +190,8 @@ int rpc_server_submit(struct rpc_server *srv, void (*fn)(void *arg), void *arg)
 	else
 		srv->tasks_head = t;
 	srv->tasks_tail = t;
-	pthread_cond_signal(&srv->cond);
 	pthread_mutex_unlock(&srv->lock);
+	pthread_cond_signal(&srv->cond);
 	return 0;
 }
 
