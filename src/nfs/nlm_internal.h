@@ -56,6 +56,7 @@ struct nlm_handle {
 	struct nlm_handle *next;
 	struct nlm_owner *owner;
 	int fd;
+	bool writable;                  /* opened read-write: exclusive locks possible */
 	unsigned users;                 /* waiters using it */
 };
 

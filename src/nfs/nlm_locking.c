@@ -338,6 +338,11 @@ static enum nlm_stat lock_owned(struct nlm_service *s, const struct nlm_request 
 	h = nlm_handle_get(s, f, o, path_fd, &err);
 	if (!h)
 		return stat_from_errno(s, err);
+	if (r.excl && !h->writable) {
+		/* A read-only file system or file: no write lock on it. */
+		nlm_handle_put(s, f, h);
+		return NLM_ROFS;
+	}
 	rc = nlm_ofd_lock(h->fd, lock_type(&r), &r);
 	if (rc == 0) {
 		if (nlm_table_set(&f->table, o, &r))

@@ -187,7 +187,7 @@ struct nlm_handle *nlm_handle_find(struct nlm_file *f, const struct nlm_owner *o
 /* A new open file description of the file behind path_fd (which may be
  * O_PATH): read-write where possible, so the owner can take both kinds of
  * lock on it; O_NONBLOCK so a FIFO cannot stall the server. */
-static int reopen(int path_fd, bool read_only)
+static int reopen(int path_fd, bool read_only, bool *writable)
 {
 	char proc[64];
 	int fd = -1;
@@ -195,6 +195,7 @@ static int reopen(int path_fd, bool read_only)
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path_fd);
 	if (!read_only)
 		fd = open(proc, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	*writable = fd >= 0;
 	if (fd < 0)
 		fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
@@ -204,11 +205,12 @@ struct nlm_handle *nlm_handle_get(struct nlm_service *s, struct nlm_file *f,
 				  struct nlm_owner *o, int path_fd, int *err)
 {
 	struct nlm_handle *h = nlm_handle_find(f, o);
+	bool writable;
 	int fd;
 
 	if (h)
 		return h;
-	fd = reopen(path_fd, s->cfg.read_only);
+	fd = reopen(path_fd, s->cfg.read_only, &writable);
 	if (fd < 0) {
 		*err = fd;
 		return NULL;
@@ -221,6 +223,7 @@ struct nlm_handle *nlm_handle_get(struct nlm_service *s, struct nlm_file *f,
 	}
 	h->owner = o;
 	h->fd = fd;
+	h->writable = writable;
 	nlm_owner_ref(o);
 	h->next = f->handles;
 	f->handles = h;
