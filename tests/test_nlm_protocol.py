@@ -323,3 +323,11 @@ def test_malformed_calls(env):
     assert env.rpc.call_raw(N.NLM, 4, 17).stat == 3      # PROC_UNAVAIL
     assert env.rpc.call_raw(N.NLM, 2, N.LOCK, full).stat == 2  # PROG_MISMATCH
     assert lock(env, "a", 1) == N.GRANTED_OK             # still serving
+
+
+def test_read_only_export(env):
+    env.restart("--read-only")
+    assert lock(env, "a", 1, excl=True) == N.ROFS
+    assert lock(env, "a", 1, excl=False) == N.GRANTED_OK
+    assert nlm_test(env, "a", 2, excl=True)[1]["svid"] == 1
+    assert unlock(env, "a", 1) == N.GRANTED_OK
