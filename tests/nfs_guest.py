@@ -119,6 +119,7 @@ mount -t nfs -o {opts} {uml_net.HOST_ADDR}:{export} /mnt && echo NFS_MOUNTED
         args = [uml.UML, "mem=256M", f"initrd={initrd}", "con=null", "con0=fd:0,fd:1", "quiet",
                 f"eth0=tuntap,{tap or ns.taps[0]}"]
         self.out = b""
+        self.lines = []      # (host monotonic time it arrived, complete line)
         self.cv = threading.Condition()
         self.proc = ns.popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, start_new_session=True)
@@ -132,7 +133,11 @@ mount -t nfs -o {opts} {uml_net.HOST_ADDR}:{export} /mnt && echo NFS_MOUNTED
                 if not chunk:
                     self.cv.notify_all()
                     return
+                now = time.monotonic()
+                done = self.out.count(b"\n")
                 self.out += chunk
+                for raw in self.out.split(b"\n")[done:-1]:
+                    self.lines.append((now, raw.decode(errors="replace").replace("\r", "")))
                 self.cv.notify_all()
 
     def text(self):
@@ -142,16 +147,21 @@ mount -t nfs -o {opts} {uml_net.HOST_ADDR}:{export} /mnt && echo NFS_MOUNTED
     def wait_for(self, marker, timeout=60, nth=1):
         """Waits until a console line starts with the word `marker` (its nth
         time); returns that line."""
+        return self.wait_timed(marker, timeout, nth)[1]
+
+    def wait_timed(self, marker, timeout=60, nth=1):
+        """Like wait_for(), also giving the host's time.monotonic() when the
+        line came out of the guest's console."""
         end = time.monotonic() + timeout
         with self.cv:
             while True:
-                text = self.out.decode(errors="replace").replace("\r", "")
-                lines = [line for line in text.splitlines()
+                found = [(t, line) for t, line in self.lines
                          if line == marker or line.startswith(marker + " ")]
-                if len(lines) >= nth:
-                    return lines[nth - 1]
+                if len(found) >= nth:
+                    return found[nth - 1]
                 left = end - time.monotonic()
                 if left <= 0 or self.proc.poll() is not None and not self.reader.is_alive():
+                    text = self.out.decode(errors="replace").replace("\r", "")
                     raise AssertionError(f"guest never printed {marker!r}:\n{text}")
                 self.cv.wait(min(left, 0.5))
 
