@@ -271,3 +271,40 @@ echo WAITER_DONE
     log = srv.log_text()
     m = re.search(r"(\d+) blocked, \d+ denied; (\d+) GRANTED callbacks answered, (\d+) failed", log)
     assert m and int(m.group(1)) >= 1 and int(m.group(2)) >= 1 and int(m.group(3)) == 0, log
+
+
+def test_killed_waiter_leaves_no_lock(rig):
+    """A guest process blocked in F_SETLKW on a host process's lock is
+    killed: the client CANCELs, and when the host process unlocks nothing
+    is granted to the dead waiter (the file stays free for everyone)."""
+    path = rig.export / "cancel.lock"
+    path.write_bytes(b"\0" * 4096)
+    srv = rig.server()
+    holder = open(path, "r+b")
+    fcntl.lockf(holder, fcntl.LOCK_EX | fcntl.LOCK_NB, 0, 0)
+    script = """
+locktool wait /mnt/cancel.lock 0 0 0 &
+WAITER=$!
+sleep 1
+kill $WAITER
+wait $WAITER
+echo WAITER_KILLED
+read line
+locktool try /mnt/cancel.lock 0 0
+echo CANCEL_DONE
+"""
+    g = rig.guest(script)
+    try:
+        g.wait_for("WAITER_KILLED", timeout=90)
+        time.sleep(0.5)
+        fcntl.lockf(holder, fcntl.LOCK_UN, 0, 0)
+    finally:
+        holder.close()
+    time.sleep(1.0)  # a wrong grant would be made (and called back) by now
+    assert host_can_lock(path)
+    g.type("go")
+    g.wait_for("CANCEL_DONE", timeout=60)
+    out = g.finish()
+    assert "WAITING" in out and "GOT_AT" not in out, out
+    assert re.search(r"^GOT$", out, re.M), out
+    assert srv.stop() == 0
