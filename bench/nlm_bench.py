@@ -119,7 +119,7 @@ def measure(server_cls, rounds, work, *args):
     path = export / "bench.lock"
     path.write_bytes(b"\0" * 4096)
     ns = uml_net.NetNs("nlmbench", taps=2)
-    guests = []
+    guests, srv = [], None
     try:
         srv = server_cls(ns, export, work, *args)
         ports = server_cls is Kvmini
@@ -154,7 +154,6 @@ def measure(server_cls, rounds, work, *args):
         for g in guests:
             g.type("quit")
             g.finish(60)
-        srv.stop()
         return host, between
     except Exception:
         for g in guests:
@@ -163,6 +162,8 @@ def measure(server_cls, rounds, work, *args):
     finally:
         for g in guests:
             g.kill()
+        if srv:
+            srv.stop()
         ns.close()
 
 
