@@ -31,7 +31,8 @@
 #define NLM_CALLBACK_THREADS 4
 #define NLM_CALLBACK_TIMEOUT_MS 3000
 #define NLM_CALLBACK_TRIES 5
-#define NLM_POLL_MS 20
+#define NLM_POLL_MS 20           /* first retries of a lock held outside NLM */
+#define NLM_POLL_MAX_MS 250      /* ...slowing down to this after a while */
 #define NSM_NOTIFY_TRIES 8
 
 struct nlm_host {
@@ -90,6 +91,8 @@ struct nlm_waiter {
 	bool cb_busy;
 	long next_cb_ms;
 	long granted_ms;
+	long queued_ms;
+	long next_poll_ms;              /* next retry while held outside NLM */
 };
 
 enum nlm_job_kind { NLM_JOB_GRANTED, NLM_JOB_RES, NLM_JOB_NOTIFY };
@@ -182,8 +185,10 @@ enum nlm_stat nlm_op_share(struct nlm_service *s, const struct nlm_request *rq, 
 /* FREE_ALL and SM_NOTIFY: a client restarted; name or address match. */
 void nlm_op_client_rebooted(struct nlm_service *s, const char *name,
 			    const struct sockaddr *peer, socklen_t peer_len);
-/* Tries the queued requests of `f` in arrival order. */
-void nlm_retry_file(struct nlm_service *s, struct nlm_file *f);
+/* Tries the queued requests of `f` in arrival order that no NLM owner
+ * stands in the way of: all of them after an NLM owner released a range,
+ * or (`poll`) those due for another try at a lock held outside NLM. */
+void nlm_retry_file(struct nlm_service *s, struct nlm_file *f, bool poll);
 void nlm_waiter_free(struct nlm_service *s, struct nlm_waiter *w);
 /* Takes a granted lock back (the client refused it or cannot be reached),
  * restoring what the owner held there before, and frees the waiter. */

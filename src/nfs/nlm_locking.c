@@ -127,6 +127,8 @@ static struct nlm_waiter *waiter_new(struct nlm_service *s, const struct nlm_req
 	w->fh_len = rq->a->lock.fh.len;
 	w->offset = rq->a->lock.offset;
 	w->len = rq->a->lock.len;
+	w->queued_ms = nlm_now_ms();
+	w->next_poll_ms = w->queued_ms + NLM_POLL_MS;
 	f->users++;
 	h->users++;
 	nlm_owner_ref(o);
@@ -160,17 +162,36 @@ static void grant(struct nlm_service *s, struct nlm_waiter *w)
 	nlm_queue_granted(s, w);
 }
 
-void nlm_retry_file(struct nlm_service *s, struct nlm_file *f)
+/* Polls a lock held outside NLM every NLM_POLL_MS for the first second of
+ * the wait, then less often, up to NLM_POLL_MAX_MS. */
+static long poll_interval(const struct nlm_waiter *w, long now)
+{
+	long waited = now - w->queued_ms;
+
+	if (waited < 1000)
+		return NLM_POLL_MS;
+	return waited < 10000 ? 4 * NLM_POLL_MS : NLM_POLL_MAX_MS;
+}
+
+void nlm_retry_file(struct nlm_service *s, struct nlm_file *f, bool poll)
 {
 	struct nlm_block *after = NULL, *b;
+	long now = nlm_now_ms();
 
 	while ((b = nlm_queue_next_grantable(&f->table, after))) {
 		struct nlm_waiter *w = b->priv;
 
-		if (nlm_ofd_lock(w->h->fd, lock_type(&b->r), &b->r) == 0)
+		if (poll && w->next_poll_ms > now) {
+			after = b;
+			continue;
+		}
+		if (nlm_ofd_lock(w->h->fd, lock_type(&b->r), &b->r) == 0) {
 			grant(s, w);
-		else
-			after = b; /* a holder outside NLM: the service thread polls */
+		} else {
+			/* A holder outside NLM: the service thread polls. */
+			w->next_poll_ms = now + poll_interval(w, now);
+			after = b;
+		}
 	}
 }
 
@@ -189,7 +210,7 @@ void nlm_release_grant(struct nlm_service *s, struct nlm_waiter *w)
 		nlm_table_set(&f->table, w->owner, &w->restore[i]);
 	}
 	nlm_waiter_free(s, w);
-	nlm_retry_file(s, f);
+	nlm_retry_file(s, f, false);
 	nlm_file_put(s, f);
 }
 
@@ -430,7 +451,7 @@ enum nlm_stat nlm_op_cancel(struct nlm_service *s, const struct nlm_request *rq)
 		nlm_release_grant(s, w);
 	} else if (w) {
 		nlm_waiter_free(s, w);
-		nlm_retry_file(s, f);
+		nlm_retry_file(s, f, false);
 	}
 	nlm_file_put(s, f);
 	return NLM_GRANTED;
@@ -464,7 +485,7 @@ enum nlm_stat nlm_op_unlock(struct nlm_service *s, const struct nlm_request *rq)
 				nlm_waiter_free(s, w);
 		}
 		nlm_handle_put(s, f, h);
-		nlm_retry_file(s, f);
+		nlm_retry_file(s, f, false);
 	}
 	nlm_file_put(s, f);
 	return NLM_GRANTED;

@@ -283,7 +283,7 @@ void nlm_host_forget(struct nlm_service *s, struct nlm_host *host)
 				}
 			}
 		}
-		nlm_retry_file(s, f);
+		nlm_retry_file(s, f, false);
 		nlm_file_put(s, f);
 	}
 }

@@ -70,7 +70,7 @@ static long service_tick(struct nlm_service *s)
 	nlm_in_grace(s);
 	for (struct nlm_file *f = s->files; f; f = f->next) {
 		if (f->table.queue) {
-			nlm_retry_file(s, f);
+			nlm_retry_file(s, f, true);
 			queued |= f->table.queue != NULL;
 		}
 	}
