@@ -41,6 +41,7 @@ struct nlm_host {
 	socklen_t addr_len;
 	char name[NLM_MAXNAME + 1];     /* last caller_name seen */
 	int proto;                      /* transport of its last request */
+	bool in_use;                    /* nlm_hosts_sweep() mark */
 };
 
 struct nlm_owner {
@@ -135,6 +136,7 @@ struct nlm_service {
 	unsigned ncb_threads;
 	struct nsm_state nsm;
 	long grace_end_ms;              /* 0: not in grace */
+	long next_sweep_ms;
 	struct nlm_stats_counters stats;
 	bool warned_bad_args;
 };
@@ -162,6 +164,8 @@ struct nlm_handle *nlm_handle_get(struct nlm_service *s, struct nlm_file *f,
 				  struct nlm_owner *o, int path_fd, int *err);
 /* Closes the handle once its owner holds nothing there and no waiter uses it. */
 void nlm_handle_put(struct nlm_service *s, struct nlm_file *f, struct nlm_handle *h);
+/* Frees the hosts no lock owner refers to any more. */
+void nlm_hosts_sweep(struct nlm_service *s);
 /* Drops every lock, share and waiter of `host` (client rebooted). */
 void nlm_host_forget(struct nlm_service *s, struct nlm_host *host);
 

@@ -250,6 +250,25 @@ void nlm_handle_put(struct nlm_service *s, struct nlm_file *f, struct nlm_handle
 	handle_close(s, f, h);
 }
 
+void nlm_hosts_sweep(struct nlm_service *s)
+{
+	for (struct nlm_host *h = s->hosts; h; h = h->next)
+		h->in_use = false;
+	for (struct nlm_owner *o = s->owners; o; o = o->next)
+		o->host->in_use = true;
+	for (struct nlm_host **pp = &s->hosts; *pp;) {
+		struct nlm_host *h = *pp;
+
+		if (h->in_use) {
+			pp = &h->next;
+			continue;
+		}
+		*pp = h->next;
+		s->nhosts--;
+		free(h);
+	}
+}
+
 void nlm_host_forget(struct nlm_service *s, struct nlm_host *host)
 {
 	for (struct nlm_waiter *w = s->waiters, *next; w; w = next) {

@@ -68,6 +68,10 @@ static long service_tick(struct nlm_service *s)
 	bool queued = false;
 
 	nlm_in_grace(s);
+	if (now >= s->next_sweep_ms) {
+		nlm_hosts_sweep(s);
+		s->next_sweep_ms = now + 10000;
+	}
 	for (struct nlm_file *f = s->files; f; f = f->next) {
 		if (f->table.queue) {
 			nlm_retry_file(s, f, true);
