@@ -477,13 +477,16 @@ enum nlm_stat nlm_op_unlock(struct nlm_service *s, const struct nlm_request *rq)
 		if (rc)
 			warn("nlm: unlock failed: %s", strerror(-rc));
 		nlm_table_clear(&f->table, o, r.start, r.end);
-		/* A grant the client has not confirmed yet is gone with it. */
+		/* A grant the client has not confirmed yet is gone with it;
+		 * h (and its owner) stay ours until the put below. */
+		h->users++;
 		for (struct nlm_waiter *w = s->waiters, *next; w; w = next) {
 			next = w->next;
 			if (w->file == f && w->owner == o && w->state == NLM_W_GRANTED &&
 			    nlm_ranges_overlap(&w->blk.r, &r))
 				nlm_waiter_free(s, w);
 		}
+		h->users--;
 		nlm_handle_put(s, f, h);
 		nlm_retry_file(s, f, false);
 	}
