@@ -3,7 +3,7 @@
 # whole test suite (`test`). Skips apt when every package is already there.
 set -e
 BUILD="build-essential python3 pkg-config liburing-dev libseccomp-dev libcmocka-dev zlib1g-dev libzstd-dev liblz4-dev libjansson-dev nettle-dev"
-TEST="$BUILD python3 python3-pytest gdb user-mode-linux busybox-static cpio e2fsprogs libnfs-utils strace clang acpica-tools qemu-system-x86 qemu-utils crash makedumpfile iproute2 procps flex bison bc"
+TEST="$BUILD python3 python3-pytest gdb user-mode-linux busybox-static cpio e2fsprogs libnfs-utils strace clang acpica-tools qemu-system-x86 qemu-utils crash makedumpfile iproute2 procps flex bison bc rpcbind nfs-common"
 case "${1:-build}" in
   build) PKGS=$BUILD ;;
   test)  PKGS=$TEST ;;

@@ -36,6 +36,10 @@ static void usage(FILE *out)
 		"  --state-dir DIR      where the file-handle key is kept, so handles survive a\n"
 		"                       restart (default /var/lib/kvmini/nfsd)\n"
 		"  --no-udp             TCP only\n"
+		"  --no-lock            no lock service (NLM, NSM); clients must mount with nolock\n"
+		"  --grace SECONDS      after a restart, how long clients of the previous run may\n"
+		"                       reclaim their locks before new ones are granted (default 90)\n"
+		"  --nsm-name NAME      this server's name in SM_NOTIFY (default: the listen address)\n"
 		"  --threads N          worker threads for file-system calls (default 8)\n"
 		"  --max-inflight N     calls per connection queued or running before it is no\n"
 		"                       longer read (default 16)\n"
@@ -106,6 +110,9 @@ static int parse_options(int argc, char **argv, struct nfsd_options *o)
 		{ "anon-gid", required_argument, NULL, 'g' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "no-udp", no_argument, NULL, 'U' },
+		{ "no-lock", no_argument, NULL, 'L' },
+		{ "grace", required_argument, NULL, 'G' },
+		{ "nsm-name", required_argument, NULL, 'N' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "max-inflight", required_argument, NULL, 'i' },
 		{ "max-buffered", required_argument, NULL, 'b' },
@@ -129,6 +136,13 @@ static int parse_options(int argc, char **argv, struct nfsd_options *o)
 		case 'g': if (parse_u32_opt(optarg, "--anon-gid", UINT32_MAX - 1, &o->anon_gid)) return 2; break;
 		case 's': o->state_dir = optarg; break;
 		case 'U': o->no_udp = true; break;
+		case 'L': o->no_lock = true; break;
+		case 'G':
+			if (parse_u32_opt(optarg, "--grace", 3600, &v) || !v)
+				return 2;
+			o->grace_seconds = v;
+			break;
+		case 'N': o->nsm_name = optarg; break;
 		case 't':
 			if (parse_u32_opt(optarg, "--threads", 256, &v) || !v)
 				return 2;

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "nfs/export.h"
+#include "nfs/fh.h"
 #include "nfs/mount.h"
+#include "nfs/nlm.h"
 #include "nfs/nfs3.h"
 #include "nfs/nfsd.h"
 #include "nfs/portmap.h"
@@ -16,6 +18,7 @@ struct nfsd {
 	struct nfs_export exp;
 	struct nfs_mountd mountd;
 	struct rpc_server *srv;
+	struct nlm_service *nlm;
 	uint16_t port;
 	uint16_t pmap_port;
 	bool udp;
@@ -39,6 +42,41 @@ static int listen_both(struct nfsd *d, const char *addr, bool udp, uint16_t *por
 	memcpy(spec, addr, (size_t)(colon - addr));
 	sprintf(spec + (colon - addr), ":%u", *port);
 	return rpc_server_listen(d->srv, spec, IPPROTO_UDP, NULL);
+}
+
+static int open_fh_for_locks(void *ctx, const uint8_t *fh, uint32_t len)
+{
+	return fh_open(ctx, fh, len);
+}
+
+/* The lock service (NLM, NSM) on the same server; its SM_NOTIFY name
+ * defaults to the listen address, which is what clients mounted. */
+static int add_lock_service(struct nfsd *d, const struct nfsd_options *opt)
+{
+	char name[128] = "";
+	const char *listen = opt->listen ? opt->listen : "127.0.0.1:2049";
+	const char *colon = strrchr(listen, ':');
+	struct nlm_config cfg = {
+		.open_fh = open_fh_for_locks,
+		.open_ctx = &d->exp,
+		.read_only = opt->read_only,
+		.state_dir = opt->state_dir ? opt->state_dir : "/var/lib/kvmini/nfsd",
+		.grace_seconds = opt->grace_seconds,
+		.nsm_name = opt->nsm_name,
+	};
+
+	if (!cfg.nsm_name && colon && (size_t)(colon - listen) < sizeof(name)) {
+		size_t n = (size_t)(colon - listen);
+
+		if (listen[0] == '[' && n >= 2)
+			memcpy(name, listen + 1, n - 2);
+		else
+			memcpy(name, listen, n);
+		if (strcmp(name, "0.0.0.0") && strcmp(name, "::"))
+			cfg.nsm_name = name;
+	}
+	d->nlm = nlm_service_new(&cfg);
+	return d->nlm ? nlm_service_register(d->nlm, d->srv) : -1;
 }
 
 static int register_programs(struct nfsd *d)
@@ -78,18 +116,20 @@ struct nfsd *nfsd_create(const struct nfsd_options *opt)
 	}
 	d->udp = !opt->no_udp;
 	d->srv = rpc_server_new(&cfg);
-	if (!d->srv || register_programs(d) ||
+	if (!d->srv || register_programs(d) || (!opt->no_lock && add_lock_service(d, opt)) ||
 	    listen_both(d, opt->listen ? opt->listen : "127.0.0.1:2049", d->udp, &d->port) ||
 	    (opt->portmap_listen && listen_both(d, opt->portmap_listen, d->udp, &d->pmap_port))) {
 		nfsd_destroy(d);
 		return NULL;
 	}
 	if (opt->rpcbind) {
-		static const uint32_t progs[][2] = { { MOUNT_PROG, MOUNT_VERS }, { NFS3_PROG, NFS3_VERS } };
+		const struct rpc_program *p;
 
-		for (unsigned i = 0; i < 2; i++) {
-			if (rpc_pmap_set(progs[i][0], progs[i][1], IPPROTO_TCP, d->port, 1) ||
-			    (d->udp && rpc_pmap_set(progs[i][0], progs[i][1], IPPROTO_UDP, d->port, 1))) {
+		for (unsigned i = 0; (p = rpc_server_program(d->srv, i)); i++) {
+			if (p->prog == PMAP_PROG)
+				continue;
+			if (rpc_pmap_set(p->prog, p->vers, IPPROTO_TCP, d->port, 1) ||
+			    (d->udp && rpc_pmap_set(p->prog, p->vers, IPPROTO_UDP, d->port, 1))) {
 				error_errno("nfsd: cannot register with rpcbind on 127.0.0.1:111");
 				nfsd_destroy(d);
 				return NULL;
@@ -107,7 +147,9 @@ struct rpc_server *nfsd_rpc_server(struct nfsd *d)
 
 int nfsd_start(struct nfsd *d)
 {
-	return rpc_server_start(d->srv);
+	if (rpc_server_start(d->srv))
+		return -1;
+	return d->nlm ? nlm_service_start(d->nlm) : 0;
 }
 
 uint16_t nfsd_port(const struct nfsd *d)
@@ -144,6 +186,9 @@ void nfsd_destroy(struct nfsd *d)
 		return;
 	if (d->registered)
 		unregister(d);
+	if (d->srv)
+		rpc_server_stop(d->srv);
+	nlm_service_free(d->nlm);
 	rpc_server_free(d->srv);
 	mountd_destroy(&d->mountd);
 	nfs_export_close(&d->exp);

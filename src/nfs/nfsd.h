@@ -31,6 +31,9 @@ struct nfsd_options {
 	unsigned workers;           /* 0: default */
 	unsigned max_inflight;
 	size_t max_buffered;
+	bool no_lock;               /* no NLM/NSM (lock service, nfs/nlm.h) */
+	unsigned grace_seconds;     /* lock reclaim period after a restart (0: 90) */
+	const char *nsm_name;       /* name in SM_NOTIFY (default: the listen address) */
 };
 
 struct nfsd;
