@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "nfs/rpc_internal.h"
@@ -263,6 +264,42 @@ static int start_bulk(struct rpc_conn *c)
 	return 0;
 }
 
+/* Whether the socket still holds bytes (splice then failed for the pipe). */
+static bool socket_has_data(int fd)
+{
+	int avail = 0;
+
+	return ioctl(fd, FIONREAD, &avail) == 0 && avail > 0;
+}
+
+/* The pipe filled before the data was in: a socket's pages can use up its
+ * slots long before its byte size (one slot per received segment). Takes
+ * what the pipe holds back into the record and reads the rest the ordinary
+ * way, one copy more. 1 progress, -1 error. */
+static int bulk_fallback(struct rpc_conn *c)
+{
+	struct rpc_bulk *b = &c->bulk;
+	size_t held = b->len - b->left, got = 0;
+	uint8_t *dst = rpc_record_restore(&c->rd, held);
+
+	if (!dst)
+		return -1;
+	while (got < held) {
+		ssize_t n = read(b->pipe[0], dst + got, held - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	rpc_pipe_put(c->srv, b->pipe);
+	b->pipe[0] = b->pipe[1] = -1;
+	b->active = false;
+	STAT_ADD(c->srv, bulk_fallbacks, 1);
+	return 1;
+}
+
 /* Splices bulk data from the socket: 1 progress, 0 would block, -1 error. */
 static int splice_bulk(struct rpc_conn *c)
 {
@@ -270,6 +307,8 @@ static int splice_bulk(struct rpc_conn *c)
 	enum rpc_record_status st;
 	ssize_t n = splice(c->fd, NULL, b->pipe[1], NULL, b->left, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 
+	if (n < 0 && errno == EAGAIN && socket_has_data(c->fd))
+		return bulk_fallback(c);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0)
