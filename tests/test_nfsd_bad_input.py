@@ -488,24 +488,25 @@ def test_pipelined_calls_in_one_send(tmp_path):
         assert "Sanitizer" not in err and "runtime error" not in err, err
 
 
-def test_large_write_in_small_segments(env):
+@pytest.mark.parametrize("size, segment", [(600000, 1000), (1 << 20, 100)])
+def test_large_write_in_small_segments(env, size, segment):
     """A WRITE whose data arrives in many small TCP segments: each takes
     one pipe slot when spliced, so the pipe fills long before the data is
-    in. The server must take the rest the ordinary way, not hang (a Linux
-    client writing with small segments hung on this)."""
+    in. The server grows the pipe, and past its limit takes the rest the
+    ordinary way; it must not hang (a Linux client hung on this)."""
     srv, export, _ = env
     rpc = Rpc(srv.port)
     _, root = rpc.mount(srv.export)
     _, fh = rpc.create(root, "segments")
-    blob = os.urandom(600000)
+    blob = os.urandom(size)
     payload = call_header(9, NFS, 3, 7, auth_sys()) + \
         Packer().opaque(fh).u64(0).u32(len(blob)).u32(2).opaque(blob).bytes()
     data = record_bytes(payload)
     s = socket.create_connection(("127.0.0.1", srv.port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     s.sendall(data[:4096])
-    for off in range(4096, len(data), 1000):  # bounded: 600 sends
-        s.sendall(data[off:off + 1000])
+    for off in range(4096, len(data), segment):  # bounded: at most ~10500 sends
+        s.sendall(data[off:off + segment])
     s.settimeout(30)
     hdr = s.recv(4)
     assert len(hdr) == 4, "no reply to the segmented WRITE"

@@ -264,6 +264,8 @@ static int start_bulk(struct rpc_conn *c)
 	return 0;
 }
 
+#define RPC_BULK_PIPE_MAX (16 << 20)
+
 /* Whether the socket still holds bytes (splice then failed for the pipe). */
 static bool socket_has_data(int fd)
 {
@@ -273,15 +275,23 @@ static bool socket_has_data(int fd)
 }
 
 /* The pipe filled before the data was in: a socket's pages can use up its
- * slots long before its byte size (one slot per received segment). Takes
- * what the pipe holds back into the record and reads the rest the ordinary
- * way, one copy more. 1 progress, -1 error. */
+ * slots long before its byte size (one slot per received segment). First
+ * the pipe grows (up to RPC_BULK_PIPE_MAX); past that, what it holds goes
+ * back into the record and the rest is read the ordinary way, one copy
+ * more. 1 progress, -1 error. */
 static int bulk_fallback(struct rpc_conn *c)
 {
 	struct rpc_bulk *b = &c->bulk;
 	size_t held = b->len - b->left, got = 0;
-	uint8_t *dst = rpc_record_restore(&c->rd, held);
+	int size = fcntl(b->pipe[1], F_GETPIPE_SZ);
+	uint8_t *dst;
 
+	if (size > 0 && size <= RPC_BULK_PIPE_MAX / 2 &&
+	    fcntl(b->pipe[1], F_SETPIPE_SZ, size * 2) > size) {
+		STAT_ADD(c->srv, bulk_pipe_grown, 1);
+		return 1;
+	}
+	dst = rpc_record_restore(&c->rd, held);
 	if (!dst)
 		return -1;
 	while (got < held) {

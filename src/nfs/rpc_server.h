@@ -120,7 +120,8 @@ struct rpc_stats {
 	uint64_t dropped;          /* UDP calls dropped under load */
 	uint64_t spliced_bytes;    /* data sent by splice */
 	uint64_t spliced_in_bytes; /* bulk data received by splice */
-	uint64_t bulk_fallbacks;   /* bulk data that overflowed its pipe: read the ordinary way */
+	uint64_t bulk_pipe_grown;  /* bulk pipes grown because segments filled their slots */
+	uint64_t bulk_fallbacks;   /* bulk data that overflowed even so: read the ordinary way */
 	uint64_t copied_bytes;     /* data copied because the file system cannot splice */
 };
 
