@@ -172,6 +172,19 @@ static int parse_options(int argc, char **argv, struct nfsd_options *o)
 	return 0;
 }
 
+static void report_stats(struct nfsd *d)
+{
+	struct rpc_stats s;
+
+	rpc_server_get_stats(nfsd_rpc_server(d), &s);
+	info("nfsd: stopping: %llu calls (%llu malformed, %llu unavailable, %llu auth errors); "
+	     "%llu bytes spliced out, %llu spliced in, %llu copied; %llu WRITEs copied for want of "
+	     "pipe slots", (unsigned long long)s.calls, (unsigned long long)s.garbage,
+	     (unsigned long long)s.unavail, (unsigned long long)s.auth_errors,
+	     (unsigned long long)s.spliced_bytes, (unsigned long long)s.spliced_in_bytes,
+	     (unsigned long long)s.copied_bytes, (unsigned long long)s.bulk_fallbacks);
+}
+
 int cmd_nfsd(int argc, char **argv)
 {
 	struct nfsd_options o = { 0 };
@@ -210,7 +223,7 @@ int cmd_nfsd(int argc, char **argv)
 	printf("nfsd: port=%u portmap=%u\n", nfsd_port(d), nfsd_portmap_port(d));
 	fflush(stdout);
 	sigwait(&set, &sig);
-	info("nfsd: stopping");
+	report_stats(d);
 	nfsd_destroy(d);
 	return 0;
 }

@@ -307,6 +307,8 @@ static int bulk_fallback(struct rpc_conn *c)
 	b->pipe[0] = b->pipe[1] = -1;
 	b->active = false;
 	STAT_ADD(c->srv, bulk_fallbacks, 1);
+	rpc_warn_once(c->srv, 9, "WRITE data came in segments too small for its pipe's slots: "
+		      "copied instead of spliced (counted in bulk_fallbacks)");
 	return 1;
 }
 
