@@ -168,6 +168,27 @@ enum rpc_accept_stat nfs3_readlink(void *opaque, struct rpc_call *call, struct r
 	return RPC_SUCCESS;
 }
 
+/* FSINFO and PATHCONF: decodes the call's file handle and starts an OK
+ * reply with its attributes; false with *ret set when the call ends here
+ * (garbage, or an error status with attributes if there are any). */
+static bool start_fh_reply(struct nfs_export *exp, struct rpc_call *call, struct rpc_reply *r,
+			   int *fd, enum rpc_accept_stat *ret)
+{
+	enum nfsstat3 st = nfs3_get_fh(exp, call, fd);
+
+	if (call->args.err) {
+		*ret = garbage(*fd);
+		return false;
+	}
+	if (st != NFS3_OK) {
+		*ret = status_only_attr(r, exp, st, *fd);
+		return false;
+	}
+	xdr_put_u32(&r->enc, NFS3_OK);
+	nfs3_put_post_attr(&r->enc, exp, *fd);
+	return true;
+}
+
 enum rpc_accept_stat nfs3_fsstat(void *opaque, struct rpc_call *call, struct rpc_reply *r)
 {
 	struct nfs_export *exp = opaque;
@@ -198,16 +219,11 @@ enum rpc_accept_stat nfs3_fsstat(void *opaque, struct rpc_call *call, struct rpc
 enum rpc_accept_stat nfs3_fsinfo(void *opaque, struct rpc_call *call, struct rpc_reply *r)
 {
 	struct nfs_export *exp = opaque;
-	enum nfsstat3 st;
+	enum rpc_accept_stat ret;
 	int fd;
 
-	st = nfs3_get_fh(exp, call, &fd);
-	if (call->args.err)
-		return garbage(fd);
-	if (st != NFS3_OK)
-		return status_only_attr(r, exp, st, fd);
-	xdr_put_u32(&r->enc, NFS3_OK);
-	nfs3_put_post_attr(&r->enc, exp, fd);
+	if (!start_fh_reply(exp, call, r, &fd, &ret))
+		return ret;
 	xdr_put_u32(&r->enc, NFS3_MAX_IO);   /* rtmax */
 	xdr_put_u32(&r->enc, NFS3_MAX_IO);   /* rtpref */
 	xdr_put_u32(&r->enc, 4096);          /* rtmult */
@@ -226,16 +242,11 @@ enum rpc_accept_stat nfs3_fsinfo(void *opaque, struct rpc_call *call, struct rpc
 enum rpc_accept_stat nfs3_pathconf(void *opaque, struct rpc_call *call, struct rpc_reply *r)
 {
 	struct nfs_export *exp = opaque;
-	enum nfsstat3 st;
+	enum rpc_accept_stat ret;
 	int fd;
 
-	st = nfs3_get_fh(exp, call, &fd);
-	if (call->args.err)
-		return garbage(fd);
-	if (st != NFS3_OK)
-		return status_only_attr(r, exp, st, fd);
-	xdr_put_u32(&r->enc, NFS3_OK);
-	nfs3_put_post_attr(&r->enc, exp, fd);
+	if (!start_fh_reply(exp, call, r, &fd, &ret))
+		return ret;
 	xdr_put_u32(&r->enc, 65000);        /* linkmax */
 	xdr_put_u32(&r->enc, NFS3_MAXNAME); /* name_max */
 	xdr_put_bool(&r->enc, true);        /* no_trunc */
