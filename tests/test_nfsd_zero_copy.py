@@ -81,10 +81,9 @@ def test_write_is_spliced_not_copied(tmp_path):
     """WRITE data goes socket -> pipe -> file. A 1 MiB pipe has 256 slots
     and a slow server (strace makes it one) receives small TCP segments,
     one slot each: such a WRITE fills its pipe early and is read the
-    ordinary way (counted in the server's bulk_fallbacks; without strace
-    about 7% of nfs-cp's 1 MiB WRITEs here). So: every byte lands, WRITEs
-    go by splice, and what is received into user space is whole WRITEs
-    that fell back."""
+    rest of its data is read the ordinary way (counted in the server's
+    bulk_fallbacks; without strace about 7% of nfs-cp's 1 MiB WRITEs here).
+    So: every byte lands, and most of it goes by splice."""
     export = tmp_path / "export"
     export.mkdir()
     export.chmod(0o777)
@@ -123,6 +122,5 @@ def test_write_is_spliced_not_copied(tmp_path):
                 spliced_to_file += int(m.group(4))
     print(f"zero-copy WRITE of {SIZE} bytes: {spliced_from_socket} spliced socket->pipe, "
           f"{spliced_to_file} pipe->file, {received} bytes received into user space")
-    assert spliced_to_file >= 1 << 20, "no WRITE went by splice"
-    assert spliced_to_file % (1 << 20) == 0  # whole 1 MiB WRITEs went by splice
+    assert spliced_to_file >= SIZE // 2, "most WRITE data should go by splice"
     assert spliced_to_file + received >= SIZE

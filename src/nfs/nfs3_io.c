@@ -188,6 +188,19 @@ static enum nfsstat3 splice_all(int pipefd, int iofd, uint32_t count, uint64_t o
 	return NFS3_OK;
 }
 
+/* Bulk WRITE data: the part in the pipe by splice, then the rest (if the
+ * pipe filled first) from the arguments. Only `count` bytes are written. */
+static enum nfsstat3 write_bulk(const struct rpc_call *call, int iofd, const uint8_t *rest,
+				uint32_t count, uint64_t offset)
+{
+	uint32_t piped = count < call->bulk_piped ? count : call->bulk_piped;
+	enum nfsstat3 st = splice_all(call->bulk_pipe, iofd, piped, offset);
+
+	if (st == NFS3_OK && count > piped)
+		st = write_all(iofd, rest, count - piped, offset + piped);
+	return st;
+}
+
 /* WRITE3args up to the data's length word, for the RPC layer to splice
  * the data itself (rpc_program.bulk); no other procedure has bulk data. */
 int nfs3_write_bulk(uint32_t proc, struct xdr_dec *d, uint32_t *len)
@@ -223,6 +236,8 @@ enum rpc_accept_stat nfs3_write(void *opaque, struct rpc_call *call, struct rpc_
 		len = xdr_u32(&call->args);
 		if (len != call->bulk_len)
 			xdr_fail(&call->args);
+		else if (call->bulk_piped < len) /* the rest came after the pipe filled */
+			data = xdr_opaque_rest(&call->args, len - call->bulk_piped, len);
 	} else {
 		data = xdr_opaque_var(&call->args, NFS3_MAX_IO, &len);
 	}
@@ -237,8 +252,8 @@ enum rpc_accept_stat nfs3_write(void *opaque, struct rpc_call *call, struct rpc_
 	if (st == NFS3_OK)
 		st = open_for_io(exp, call, fd, O_WRONLY, &iofd, NULL);
 	if (st == NFS3_OK)
-		st = data ? write_all(iofd, data, count, offset)
-			  : splice_all(call->bulk_pipe, iofd, count, offset);
+		st = call->has_bulk ? write_bulk(call, iofd, data, count, offset)
+				    : write_all(iofd, data, count, offset);
 	if (st == NFS3_OK && stable == DATA_SYNC && fdatasync(iofd))
 		st = nfs3_errno(errno);
 	if (st == NFS3_OK && stable == FILE_SYNC && fsync(iofd))

@@ -261,6 +261,7 @@ static int start_bulk(struct rpc_conn *c)
 		return 0;
 	b->active = false;
 	b->ready = true;
+	b->piped = len;
 	return 0;
 }
 
@@ -276,39 +277,25 @@ static bool socket_has_data(int fd)
 
 /* The pipe filled before the data was in: a socket's pages can use up its
  * slots long before its byte size (one slot per received segment). First
- * the pipe grows (up to RPC_BULK_PIPE_MAX); past that, what it holds goes
- * back into the record and the rest is read the ordinary way, one copy
- * more. 1 progress, -1 error. */
-static int bulk_fallback(struct rpc_conn *c)
+ * the pipe grows (up to RPC_BULK_PIPE_MAX, where the system allows); past
+ * that, what it holds stays there and the rest of the data is read into
+ * the record the ordinary way (one copy for that part). 1 progress. */
+static int bulk_stop_splicing(struct rpc_conn *c)
 {
 	struct rpc_bulk *b = &c->bulk;
-	size_t held = b->len - b->left, got = 0;
 	int size = fcntl(b->pipe[1], F_GETPIPE_SZ);
-	uint8_t *dst;
 
 	if (size > 0 && size <= RPC_BULK_PIPE_MAX / 2 &&
 	    fcntl(b->pipe[1], F_SETPIPE_SZ, size * 2) > size) {
 		STAT_ADD(c->srv, bulk_pipe_grown, 1);
 		return 1;
 	}
-	dst = rpc_record_restore(&c->rd, held);
-	if (!dst)
-		return -1;
-	while (got < held) {
-		ssize_t n = read(b->pipe[0], dst + got, held - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	rpc_pipe_put(c->srv, b->pipe);
-	b->pipe[0] = b->pipe[1] = -1;
+	b->piped = b->len - b->left;
 	b->active = false;
+	b->ready = true;
 	STAT_ADD(c->srv, bulk_fallbacks, 1);
 	rpc_warn_once(c->srv, 9, "WRITE data came in segments too small for its pipe's slots: "
-		      "copied instead of spliced (counted in bulk_fallbacks)");
+		      "the rest of such a WRITE is copied (counted in bulk_fallbacks)");
 	return 1;
 }
 
@@ -320,7 +307,7 @@ static int splice_bulk(struct rpc_conn *c)
 	ssize_t n = splice(c->fd, NULL, b->pipe[1], NULL, b->left, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 
 	if (n < 0 && errno == EAGAIN && socket_has_data(c->fd))
-		return bulk_fallback(c);
+		return bulk_stop_splicing(c);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0)
@@ -333,6 +320,7 @@ static int splice_bulk(struct rpc_conn *c)
 	if (!b->left) {
 		b->active = false;
 		b->ready = true;
+		b->piped = b->len;
 	}
 	if (st == RPC_RECORD_DONE && record_done(c))
 		return -1;

@@ -48,10 +48,12 @@ struct rpc_conn {
 	/* A bulk opaque being spliced from the socket into a pipe. */
 	struct rpc_bulk {
 		bool active;     /* splicing */
-		bool ready;      /* all in the pipe, record not finished yet */
+		bool ready;      /* all that goes to the pipe is in, record not finished yet */
 		int pipe[2];
 		uint32_t len;
 		uint32_t left;
+		uint32_t piped;  /* bytes in the pipe when ready (len, or less: the rest
+				  * follows in the record, see bulk_stop_splicing) */
 	} bulk;
 	/* Read ahead (TCP): a record header is read with up to
 	 * RPC_PEEK_SIZE following bytes in one recv; what the record reader

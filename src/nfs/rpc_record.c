@@ -110,24 +110,6 @@ enum rpc_record_status rpc_record_skip(struct rpc_record_reader *r, size_t n)
 	return end_fragment(r);
 }
 
-uint8_t *rpc_record_restore(struct rpc_record_reader *r, size_t n)
-{
-	size_t need = r->len + n + r->frag_left;
-	uint8_t *dst;
-
-	if (need > r->cap) {
-		uint8_t *p = realloc(r->buf, need);
-
-		if (!p)
-			return NULL;
-		r->buf = p;
-		r->cap = need;
-	}
-	dst = r->buf + r->len;
-	r->len += n;
-	return dst;
-}
-
 uint8_t *rpc_record_take(struct rpc_record_reader *r, size_t *len)
 {
 	uint8_t *buf = r->buf;

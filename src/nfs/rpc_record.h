@@ -48,10 +48,6 @@ enum rpc_record_status rpc_record_got(struct rpc_record_reader *r, size_t n);
 /* Accounts for `n` bytes of the current fragment that the caller took
  * itself (n <= what is left of the fragment); they are not in buf. */
 enum rpc_record_status rpc_record_skip(struct rpc_record_reader *r, size_t n);
-/* Puts `n` bytes that were skipped (taken by the caller) back into the
- * record after what it holds, e.g. when the caller gives up taking the
- * rest itself: returns where the caller copies them, NULL without memory. */
-uint8_t *rpc_record_restore(struct rpc_record_reader *r, size_t n);
 /* Bytes of the current fragment still to come. */
 static inline size_t rpc_record_frag_left(const struct rpc_record_reader *r)
 {

@@ -386,6 +386,7 @@ void rpc_handle_record(struct rpc_conn *conn, uint8_t *rec, size_t len, size_t a
 		job->call.bulk_pipe = bulk->pipe[0];
 		job->bulk_wr = bulk->pipe[1];
 		job->call.bulk_len = bulk->len;
+		job->call.bulk_piped = bulk->piped;
 		bulk->pipe[0] = bulk->pipe[1] = -1;
 	}
 	job->call.srv = srv;

@@ -49,6 +49,10 @@ struct rpc_call {
 	bool has_bulk;
 	int bulk_pipe;
 	uint32_t bulk_len;
+	/* Bytes of it in the pipe: bulk_len, or fewer when the pipe's slots
+	 * filled first; then the rest of the opaque (and its padding) follows
+	 * in `args` after the length word (xdr_opaque_rest). */
+	uint32_t bulk_piped;
 	/* Running on the event-loop thread (rpc_proc.inline_try): the
 	 * procedure must not block; it returns RPC_WOULD_BLOCK instead (before
 	 * any side effect) and is called again on a worker. */
@@ -121,7 +125,7 @@ struct rpc_stats {
 	uint64_t spliced_bytes;    /* data sent by splice */
 	uint64_t spliced_in_bytes; /* bulk data received by splice */
 	uint64_t bulk_pipe_grown;  /* bulk pipes grown because segments filled their slots */
-	uint64_t bulk_fallbacks;   /* bulk data that overflowed even so: read the ordinary way */
+	uint64_t bulk_fallbacks;   /* bulk data that overflowed even so: its rest read the ordinary way */
 	uint64_t copied_bytes;     /* data copied because the file system cannot splice */
 };
 

@@ -60,6 +60,17 @@ const uint8_t *xdr_opaque_fixed(struct xdr_dec *d, uint32_t len)
 	return p;
 }
 
+const uint8_t *xdr_opaque_rest(struct xdr_dec *d, uint32_t n, uint32_t total)
+{
+	uint32_t pad = xdr_pad(total);
+
+	if (d->err || n > total || (size_t)n + pad > d->len - d->pos) {
+		d->err = true;
+		return NULL;
+	}
+	return take(d, (size_t)n + pad);
+}
+
 const uint8_t *xdr_opaque_var(struct xdr_dec *d, uint32_t max, uint32_t *len)
 {
 	uint32_t n = xdr_u32(d);

@@ -37,6 +37,10 @@ bool xdr_bool(struct xdr_dec *d);
 /* Fixed-length opaque of `len` bytes (plus padding): returns a pointer into
  * the message, or NULL on error. */
 const uint8_t *xdr_opaque_fixed(struct xdr_dec *d, uint32_t len);
+/* The last `n` bytes of an opaque of `total` bytes whose first part was
+ * taken elsewhere (bulk data), then the padding of `total`: returns a
+ * pointer into the message, or NULL on error. */
+const uint8_t *xdr_opaque_rest(struct xdr_dec *d, uint32_t n, uint32_t total);
 /* Variable-length opaque<max>: stores its length in *len. */
 const uint8_t *xdr_opaque_var(struct xdr_dec *d, uint32_t max, uint32_t *len);
 /* string<max>, copied NUL-terminated into out[max + 1]; refuses embedded

@@ -39,6 +39,30 @@ static void short_reads_fail(void **state)
 	assert_true(d.err);
 }
 
+/* The tail of an opaque whose head went elsewhere (a WRITE whose pipe
+ * filled): its bytes, then the padding of the whole opaque. */
+static void opaque_rest_pads_the_whole(void **state)
+{
+	/* an opaque of 6 bytes whose first 3 were spliced: "def", 2 pad bytes */
+	const uint8_t rest[] = { 'd', 'e', 'f', 0, 0 };
+	struct xdr_dec d;
+	const uint8_t *p;
+
+	xdr_dec_init(&d, rest, sizeof(rest));
+	p = xdr_opaque_rest(&d, 3, 6);
+	assert_non_null(p);
+	assert_memory_equal(p, "def", 3);
+	assert_int_equal(xdr_dec_left(&d), 0);
+
+	xdr_dec_init(&d, rest, sizeof(rest) - 1); /* padding cut short */
+	assert_null(xdr_opaque_rest(&d, 3, 6));
+	assert_true(d.err);
+
+	xdr_dec_init(&d, rest, sizeof(rest));
+	assert_null(xdr_opaque_rest(&d, 7, 6)); /* more than the whole */
+	assert_true(d.err);
+}
+
 static void opaque_lengths_checked(void **state)
 {
 	/* length 5, 5 bytes, 3 bytes of padding */
@@ -341,6 +365,7 @@ int main(void)
 		cmocka_unit_test(u32_and_u64),
 		cmocka_unit_test(short_reads_fail),
 		cmocka_unit_test(opaque_lengths_checked),
+		cmocka_unit_test(opaque_rest_pads_the_whole),
 		cmocka_unit_test(strings_refuse_nul),
 		cmocka_unit_test(bools_are_0_or_1),
 		cmocka_unit_test(encoder_limits),
