@@ -178,7 +178,7 @@ static void report_stats(struct nfsd *d)
 
 	rpc_server_get_stats(nfsd_rpc_server(d), &s);
 	info("nfsd: stopping: %llu calls (%llu malformed, %llu unavailable, %llu auth errors); "
-	     "%llu bytes spliced out, %llu spliced in, %llu copied; %llu WRITEs copied for want of "
+	     "%llu bytes spliced out, %llu spliced in, %llu copied; %llu WRITEs partly copied for want of "
 	     "pipe slots", (unsigned long long)s.calls, (unsigned long long)s.garbage,
 	     (unsigned long long)s.unavail, (unsigned long long)s.auth_errors,
 	     (unsigned long long)s.spliced_bytes, (unsigned long long)s.spliced_in_bytes,
