@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+import netns  # noqa: E402
 GANESHA_CONF = """
 NFS_CORE_PARAM {{ NFS_Port = 2049; MNT_Port = 20048; Protocols = 3; Enable_NLM = false;
                   Enable_RQUOTA = false; }}
@@ -53,20 +55,21 @@ def wait_port(ns, port, timeout=20):
     return False
 
 
-class Netns:
-    def __init__(self, name):
-        self.name = f"kvmini-nfsbench-{name}-{os.getpid()}"
-        subprocess.run(["ip", "netns", "add", self.name], check=True)
-        subprocess.run(["ip", "-n", self.name, "link", "set", "lo", "up"], check=True)
+class Netns(netns.Netns):
+    """A test-style namespace (tests/netns.py) that also ends what it started."""
+
+    def __init__(self, tag):
+        super().__init__(f"nfsbench-{tag}")
         self.procs = []
 
     def spawn(self, argv, **kw):
-        p = subprocess.Popen(["ip", "netns", "exec", self.name] + argv, **kw)
+        p = self.popen(argv, **kw)
         self.procs.append(p)
         return p
 
-    def run(self, argv, **kw):
-        return subprocess.run(["ip", "netns", "exec", self.name] + argv, **kw)
+    def run(self, args, **kw):
+        kw.setdefault("check", False)
+        return super().run(args, **kw)
 
     def close(self):
         for p in reversed(self.procs):
@@ -77,7 +80,7 @@ class Netns:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
-        subprocess.run(["ip", "netns", "del", self.name])
+        self.delete()
 
 
 def start_ganesha(work, export):

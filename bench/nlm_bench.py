@@ -94,7 +94,7 @@ class Ganesha:
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
             r = ns.run(["rpcinfo", "-T", "tcp", uml_net.HOST_ADDR, "100021", "4"],
-                       capture_output=True)
+                       capture_output=True, check=False)
             if r.returncode == 0:
                 return
             time.sleep(0.2)

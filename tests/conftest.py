@@ -88,8 +88,10 @@ class RunningGuest:
     """`kvmini run ARGS` in the background, talking to the test guest over
     the stdio console: until() reads its output, go_on() sends it a byte."""
 
-    def __init__(self, args):
-        self.p = subprocess.Popen([kvmini_path(), "run", *args], stdin=subprocess.PIPE,
+    def __init__(self, args, wrap=list):
+        """wrap: turns the command line into the one to start (e.g. inside
+        a network namespace: netns.Netns.cmd)."""
+        self.p = subprocess.Popen(wrap([kvmini_path(), "run", *args]), stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.out = b""
 

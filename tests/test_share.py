@@ -10,12 +10,12 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import guest, kvmini_path, needs_kvm, run_guest
+from conftest import RunningGuest, guest, kvmini_path, needs_kvm, run_guest
+import netns
 from linux_host import hardware_virt_reason
 
 pytestmark = needs_kvm
@@ -30,44 +30,31 @@ needs_netns = pytest.mark.skipif(not can_make_netns(),
 
 
 @pytest.fixture
-def netns():
-    name = f"kvmini-share-{os.getpid()}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-    yield name
-    subprocess.run(["ip", "netns", "del", name])
+def ns():
+    with netns.Netns("share") as n:
+        yield n
 
 
-def in_ns(ns, *argv, **kw):
-    return subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True, text=True,
-                          timeout=60, **kw)
+def in_ns(ns, *argv):
+    return ns.run(argv, capture_output=True, text=True, timeout=60, check=False)
 
 
-class SharedGuest:
+class SharedGuest(RunningGuest):
     """bootcheck (action=echo) under `kvmini run --share` in `ns`."""
 
     def __init__(self, ns, share):
-        self.p = subprocess.Popen(["ip", "netns", "exec", ns, kvmini_path(), "run",
-                                   "--kernel", guest("bootcheck"), "--cmdline", "action=echo",
-                                   "--share", share],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE)
-        self.out = b""
-        end = time.time() + 60
-        while b"ready for input" not in self.out and time.time() < end:
-            chunk = os.read(self.p.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            self.out += chunk
-        assert b"ready for input" in self.out, self.finish()[1]
+        super().__init__(["--kernel", guest("bootcheck"), "--cmdline", "action=echo",
+                          "--share", share], wrap=ns.cmd)
+        self.until(b"ready for input")
         self.cmdline = re.search(rb"cmdline: (.*)", self.out).group(1).decode()
 
     def finish(self):
+        """Ends the guest (it echoes a line, then resets): (status, stderr)."""
         if self.p.poll() is None:
             self.p.stdin.write(b"bye\n")
             self.p.stdin.flush()
-        out, err = self.p.communicate(timeout=60)
-        return self.p.returncode, err.decode()
+        status, _, err = super().finish()
+        return status, err
 
 
 def words(cmdline):
@@ -75,12 +62,12 @@ def words(cmdline):
 
 
 @needs_netns
-def test_share_serves_the_directory_on_the_vm_link(tmp_path, netns):
+def test_share_serves_the_directory_on_the_vm_link(tmp_path, ns):
     share = tmp_path / "share"
     share.mkdir()
     share.chmod(0o777)
     (share / "hello.txt").write_text("hello from the host\n")
-    g = SharedGuest(netns, f"{share},tag=data")
+    g = SharedGuest(ns, f"{share},tag=data")
     try:
         w = words(g.cmdline)
         guest_ip, _, host_ip, mask, _, dev, autoconf = w["ip"].split(":")
@@ -88,15 +75,15 @@ def test_share_serves_the_directory_on_the_vm_link(tmp_path, netns):
         assert w["kvmini.share.data"] == f"{host_ip}:{share}"
         assert "vers=3" in w["kvmini.share_opts"] and "port=2049" in w["kvmini.share_opts"]
         url = f"nfs://{host_ip}{share}"
-        r = in_ns(netns, "nfs-cat", f"{url}/hello.txt?version=3")
+        r = in_ns(ns, "nfs-cat", f"{url}/hello.txt?version=3")
         assert r.returncode == 0 and r.stdout == "hello from the host\n", r.stderr
         src = tmp_path / "from-guest.txt"
         src.write_text("written over the link\n")
-        r = in_ns(netns, "nfs-cp", str(src), f"{url}/from-guest.txt?version=3")
+        r = in_ns(ns, "nfs-cp", str(src), f"{url}/from-guest.txt?version=3")
         assert r.returncode == 0, r.stderr
         assert (share / "from-guest.txt").read_text() == "written over the link\n"
         # the server answers on the VM's link only
-        r = in_ns(netns, "nfs-ls", f"nfs://127.0.0.1{share}?version=3")
+        r = in_ns(ns, "nfs-ls", f"nfs://127.0.0.1{share}?version=3")
         assert r.returncode != 0
     finally:
         status, err = g.finish()
@@ -108,11 +95,11 @@ def test_share_serves_the_directory_on_the_vm_link(tmp_path, netns):
 
 
 @needs_netns
-def test_share_read_only_and_root_tag(tmp_path, netns):
+def test_share_read_only_and_root_tag(tmp_path, ns):
     share = tmp_path / "rootfs"
     share.mkdir()
     (share / "etc").mkdir()
-    g = SharedGuest(netns, f"{share},tag=root,ro")
+    g = SharedGuest(ns, f"{share},tag=root,ro")
     try:
         w = words(g.cmdline)
         host_ip = w["ip"].split(":")[2]
@@ -120,7 +107,7 @@ def test_share_read_only_and_root_tag(tmp_path, netns):
         assert w["nfsroot"].startswith(f"{host_ip}:{share},vers=3,proto=tcp")
         src = tmp_path / "x"
         src.write_text("x")
-        r = in_ns(netns, "nfs-cp", str(src), f"nfs://{host_ip}{share}/x?version=3")
+        r = in_ns(ns, "nfs-cp", str(src), f"nfs://{host_ip}{share}/x?version=3")
         assert r.returncode != 0 and not (share / "x").exists()
     finally:
         status, err = g.finish()
@@ -128,7 +115,7 @@ def test_share_read_only_and_root_tag(tmp_path, netns):
 
 
 @needs_netns
-def test_two_vms_share_on_their_own_links(tmp_path, netns):
+def test_two_vms_share_on_their_own_links(tmp_path, ns):
     """Each VM's TAP gets its own private subnet, and each server answers
     for its own directory there."""
     guests, hosts = [], []
@@ -137,11 +124,11 @@ def test_two_vms_share_on_their_own_links(tmp_path, netns):
             d = tmp_path / name
             d.mkdir()
             (d / "who.txt").write_text(name)
-            guests.append(SharedGuest(netns, str(d)))
+            guests.append(SharedGuest(ns, str(d)))
             hosts.append(words(guests[-1].cmdline)["ip"].split(":")[2])
         assert hosts[0].rsplit(".", 1)[0] != hosts[1].rsplit(".", 1)[0], hosts
         for name, host in zip(("a", "b"), hosts):
-            r = in_ns(netns, "nfs-cat", f"nfs://{host}{tmp_path / name}/who.txt?version=3")
+            r = in_ns(ns, "nfs-cat", f"nfs://{host}{tmp_path / name}/who.txt?version=3")
             assert r.returncode == 0 and r.stdout == name, r.stderr
     finally:
         for g in guests:
@@ -214,7 +201,7 @@ def stock_modules(root, release):
 
 @pytest.mark.skipif(STOCK_REASON is not None, reason=STOCK_REASON or "")
 @needs_netns
-def test_stock_linux_mounts_the_share(tmp_path, netns):
+def test_stock_linux_mounts_the_share(tmp_path, ns):
     kernel = sorted(glob.glob("/boot/vmlinuz-*"))[-1]
     release = kernel.split("vmlinuz-", 1)[1]
     share = tmp_path / "share"
@@ -231,7 +218,7 @@ def test_stock_linux_mounts_the_share(tmp_path, netns):
     initrd = tmp_path / "initrd.gz"
     subprocess.run(f"cd {root} && find . | cpio -o -H newc 2>/dev/null | gzip > {initrd}",
                    shell=True, check=True)
-    r = in_ns(netns, kvmini_path(), "run", "--kernel", kernel, "--initrd", str(initrd),
+    r = in_ns(ns, kvmini_path(), "run", "--kernel", kernel, "--initrd", str(initrd),
               "--memory", "512M", "--cmdline", "console=ttyS0 panic=-1 quiet",
               "--share", f"{share},tag=data", "--console", "stdio")
     assert r.returncode == 0, r.stderr
