@@ -12,6 +12,7 @@
 #include "cmd/commands.h"
 #include "nfs/nfsd.h"
 #include "util/log.h"
+#include "util/signals.h"
 #include "util/parse.h"
 
 static void usage(FILE *out)
@@ -208,11 +209,7 @@ int cmd_nfsd(int argc, char **argv)
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
 	/* Blocked before any thread starts, so only sigwait() sees them. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	block_stop_signals(&set);
 	d = nfsd_create(&o);
 	if (!d || nfsd_start(d)) {
 		nfsd_destroy(d);

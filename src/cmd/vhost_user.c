@@ -15,6 +15,7 @@
 #include "block/disk.h"
 #include "cmd/commands.h"
 #include "util/log.h"
+#include "util/signals.h"
 #include "vhost_user/backend.h"
 #include "virtio/balloon.h"
 #include "virtio/blk.h"
@@ -178,9 +179,7 @@ static int serve(struct virtio_dev *dev, struct event_loop *loop, const char *so
 	sigset_t set;
 	int sfd, ret = 1;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	stop_signals(&set);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0 || event_loop_add(loop, sfd, EPOLLIN, on_signal, loop))
 		goto out;
@@ -272,11 +271,7 @@ int cmd_vhost_user(int argc, char **argv)
 		return 2;
 	}
 	/* Blocked before anything starts: they end the loop through a signalfd. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGTERM);
-	sigprocmask(SIG_BLOCK, &stop, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	block_stop_signals(&stop);
 	if (event_loop_init(&loop))
 		return 1;
 	args.loop = &loop;
