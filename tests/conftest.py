@@ -4,6 +4,7 @@ KVMINI names the monitor binary under test (the sanitized build when run
 through `make test`); guests are built into build/guests/."""
 import json
 import os
+import select
 import socket
 import subprocess
 import time
@@ -119,3 +120,26 @@ class RunningGuest:
     def kill(self):
         self.p.kill()
         self.p.wait()
+
+
+class FdReader:
+    """Accumulates what a file descriptor (pty, pipe, socket) delivers;
+    until() waits for a marker and says whether it came."""
+
+    def __init__(self, fd, timeout=20):
+        self.fd, self.buf, self.timeout = fd, b"", timeout
+
+    def until(self, needle, timeout=None):
+        end = time.time() + (self.timeout if timeout is None else timeout)
+        while needle not in self.buf and time.time() < end:
+            r, _, _ = select.select([self.fd], [], [], 0.2)
+            if not r:
+                continue
+            try:
+                data = os.read(self.fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            self.buf += data
+        return needle in self.buf

@@ -13,7 +13,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from nfs_client import Packer, Reply, Rpc, Unpacker, auth_sys
+from nfs_client import Packer, Rpc, Unpacker, auth_sys
 
 NLM, NSM = 100021, 100024
 (TEST, LOCK, CANCEL, UNLOCK, GRANTED, TEST_MSG, LOCK_MSG, CANCEL_MSG, UNLOCK_MSG, GRANTED_MSG,

@@ -3,34 +3,14 @@ the guest, Ctrl-A x quits and restores the terminal), pty and unix socket."""
 import os
 import pty
 import re
-import select
 import socket
 import subprocess
 import termios
 import time
 
-from conftest import guest, kvmini_path, needs_kvm
+from conftest import FdReader, guest, kvmini_path, needs_kvm
 
 pytestmark = needs_kvm
-
-
-class Reader:
-    def __init__(self, fd):
-        self.fd, self.buf = fd, b""
-
-    def until(self, needle, timeout=20):
-        end = time.time() + timeout
-        while needle not in self.buf and time.time() < end:
-            r, _, _ = select.select([self.fd], [], [], 0.2)
-            if r:
-                try:
-                    data = os.read(self.fd, 4096)
-                except OSError:
-                    break
-                if not data:
-                    break
-                self.buf += data
-        return needle in self.buf
 
 
 def spawn_on_pty(args):
@@ -43,7 +23,7 @@ def spawn_on_pty(args):
 
 def test_stdio_input_reaches_guest():
     p, master, slave, _ = spawn_on_pty(["--kernel", guest("bootcheck"), "--cmdline", "action=echo"])
-    r = Reader(master)
+    r = FdReader(master)
     try:
         assert r.until(b"ready for input"), r.buf
         os.write(master, b"hello kvmini\r")
@@ -58,7 +38,7 @@ def test_stdio_input_reaches_guest():
 def test_ctrl_a_x_quits_and_restores_terminal():
     p, master, slave, before = spawn_on_pty(["--kernel", guest("bootcheck"),
                                              "--cmdline", "action=spin"])
-    r = Reader(master)
+    r = FdReader(master)
     try:
         assert r.until(b"action: spin"), r.buf
         os.write(master, b"\x01x")
@@ -81,7 +61,7 @@ def test_pty_console():
         m = re.search(r"console on (/dev/pts/\d+)", line)
         assert m, line
         fd = os.open(m.group(1), os.O_RDWR | os.O_NOCTTY)
-        r = Reader(fd)
+        r = FdReader(fd)
         assert r.until(b"ready for input"), r.buf
         os.write(fd, b"via pty\r")
         assert r.until(b"echo: via pty"), r.buf
@@ -105,7 +85,7 @@ def test_unix_console(tmp_path):
             time.sleep(0.05)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(path)
-        r = Reader(s.fileno())
+        r = FdReader(s.fileno())
         assert r.until(b"ready for input"), r.buf
         s.sendall(b"via socket\n")
         assert r.until(b"echo: via socket"), r.buf

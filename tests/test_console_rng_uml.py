@@ -12,45 +12,21 @@ builds it from the matching linux-source package into build/uml/."""
 import fcntl
 import os
 import pty
-import select
 import signal
 import socket
 import struct
 import subprocess
 import termios
 import time
-from pathlib import Path
 
 import pytest
 
 import uml
-from conftest import ROOT, kvmini_path
+from conftest import ROOT, FdReader, kvmini_path
 
 REASON = uml.available()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 RNG_MODULE = ROOT / "build" / "uml" / "virtio-rng.ko"
-
-
-class Stream:
-    """Accumulates what a file descriptor delivers; waits for markers."""
-
-    def __init__(self, fd):
-        self.fd, self.buf = fd, b""
-
-    def until(self, needle, timeout=60):
-        end = time.time() + timeout
-        while needle not in self.buf and time.time() < end:
-            r, _, _ = select.select([self.fd], [], [], 0.2)
-            if not r:
-                continue
-            try:
-                data = os.read(self.fd, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            self.buf += data
-        return needle in self.buf
 
 
 def wait_path(path, proc, timeout=20):
@@ -102,14 +78,14 @@ def test_console_hvc0_resize_and_named_port(tmp_path):
         wait_path(sock, backend)
         initrd = uml.build_initramfs(tmp_path, CONSOLE_SCRIPT, modules=["virtio_console"])
         guest = uml.start(initrd, [(sock, 3)])
-        out = Stream(guest.stdout.fileno())
-        host = Stream(master)
+        out = FdReader(guest.stdout.fileno(), timeout=60)
+        host = FdReader(master, timeout=60)
         assert host.until(b"GUEST-HELLO-HVC"), host.buf + out.buf
         os.write(master, b"HOST-LINE-TO-HVC\n")
         assert out.until(b"GOT-HVC:"), out.buf
         set_winsize(slave, 40, 120)
         backend.send_signal(signal.SIGWINCH)
-        port = Stream(client.fileno())
+        port = FdReader(client.fileno(), timeout=60)
         assert port.until(b"PORT-OUT-FROM-GUEST"), out.buf
         assert out.until(b"CONSOLE-DONE"), out.buf
         guest.communicate(timeout=60)
