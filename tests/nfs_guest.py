@@ -122,7 +122,7 @@ mount -t nfs -o {opts} {uml_net.HOST_ADDR}:{export} /mnt && echo NFS_MOUNTED
         self.lines = []      # (host monotonic time it arrived, complete line)
         self.cv = threading.Condition()
         self.proc = ns.popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, start_new_session=True)
+                             stderr=subprocess.STDOUT, start_new_session=True, env=uml.env())
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
